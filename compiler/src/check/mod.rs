@@ -1,0 +1,198 @@
+//! Resolved AST → typed [`Model`]: names, units, references, value ranges and call cycles.
+//! Every problem is collected; the model is returned only when there is no error.
+
+mod data;
+mod deploy;
+mod endpoints;
+mod graph;
+mod names;
+mod scenarios;
+mod services;
+mod units;
+mod workloads;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, codes};
+use crate::model::*;
+use crate::resolve::{Resolved, SourceLoader};
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast;
+use std::collections::BTreeMap;
+
+pub use names::is_dns_label;
+
+/// Where each checked thing was written, for diagnostics of later passes.
+#[derive(Default)]
+struct Spans {
+    services: BTreeMap<String, Span>,
+    endpoints: BTreeMap<(String, String), Span>,
+    /// Call sites per endpoint, in [`crate::model::graph::each_call`] order.
+    calls: BTreeMap<(String, String), Vec<CallSite>>,
+}
+
+/// Where one `call` was written.
+#[derive(Clone, Copy, Debug)]
+struct CallSite {
+    span: Span,
+    service: Span,
+    endpoint: Option<Span>,
+}
+
+pub(crate) struct Checker<'a> {
+    sources: &'a SourceMap,
+    loader: &'a dyn SourceLoader,
+    diagnostics: Diagnostics,
+    spans: Spans,
+}
+
+impl Checker<'_> {
+    pub fn report(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
+    /// Reports `name` if it repeats one in `seen`, else records it. Returns whether it is new.
+    fn unique(&mut self, seen: &mut BTreeMap<String, Span>, what: &str, name: &ast::Ident) -> bool {
+        if let Some(&first) = seen.get(&name.name) {
+            self.report(duplicate(what, name, first));
+            return false;
+        }
+        seen.insert(name.name.clone(), name.span);
+        true
+    }
+
+    /// Reports a field that may appear once but appears again.
+    fn repeated(&mut self, what: &str, again: Span, first: Span) {
+        self.report(
+            Diagnostic::new(codes::REPEATED_FIELD, format!("`{what}` is given twice"))
+                .at(again, "given again here")
+                .with(first, "first given here")
+                .help(format!("keep one `{what}`")),
+        );
+    }
+}
+
+/// A duplicate-definition diagnostic.
+pub(crate) fn duplicate(what: &str, name: &ast::Ident, previous: Span) -> Diagnostic {
+    Diagnostic::new(
+        codes::DUPLICATE,
+        format!("{what} `{}` is defined twice", name.name),
+    )
+    .at(name.span, "defined again here")
+    .with(previous, "first defined here")
+    .help(format!("rename one of them; {what} names must be unique"))
+}
+
+/// Checks a resolved program.
+pub fn check(
+    resolved: &Resolved,
+    sources: &SourceMap,
+    loader: &dyn SourceLoader,
+) -> (Option<Model>, Diagnostics) {
+    let mut c = Checker {
+        sources,
+        loader,
+        diagnostics: Diagnostics::default(),
+        spans: Spans::default(),
+    };
+    let mut model = Model {
+        system: None,
+        pricing: Pricing::default(),
+        cluster: Cluster::default(),
+        budget_per_hour: None,
+        services: Vec::new(),
+        workloads: Vec::new(),
+        deploy: Deploy::default(),
+        scenarios: Vec::new(),
+    };
+    if let Some(system) = &resolved.system {
+        model.system = Some(system.name.name.clone());
+        c.system(system, &resolved.chains, &mut model);
+    }
+    let ok = !c.diagnostics.has_errors();
+    (ok.then_some(model), c.diagnostics)
+}
+
+impl Checker<'_> {
+    fn system(&mut self, system: &ast::System, chains: &[Vec<ast::Template>], model: &mut Model) {
+        let mut constraint_spans: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut once = |c: &mut Checker, what: &'static str, span: Span| -> bool {
+            if let Some(&first) = constraint_spans.get(what) {
+                c.repeated(what, span, first);
+                return false;
+            }
+            constraint_spans.insert(what, span);
+            true
+        };
+        let services: Vec<&ast::Service> = system
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::SystemItem::Service(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let mut seen = BTreeMap::new();
+        for (s, chain) in services.iter().zip(chains) {
+            let fresh = self.unique(&mut seen, "service", &s.name);
+            if let Some(svc) = self.service(s, chain) {
+                if fresh {
+                    model.services.push(svc);
+                }
+            }
+        }
+        for item in &system.items {
+            match item {
+                ast::SystemItem::Pricing { items, span } => {
+                    if once(self, "pricing", *span) {
+                        model.pricing = self.pricing(items);
+                    }
+                }
+                ast::SystemItem::Cluster { items, span } => {
+                    if once(self, "cluster", *span) {
+                        model.cluster = self.cluster(items);
+                    }
+                }
+                ast::SystemItem::Budget { amount, span } => {
+                    if once(self, "budget", *span) {
+                        model.budget_per_hour = self.money_per_hour(amount, "budget");
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.resolve_calls(model);
+        let mut seen = BTreeMap::new();
+        for item in &system.items {
+            if let ast::SystemItem::Workload(w) = item {
+                let fresh = self.unique(&mut seen, "workload", &w.name);
+                if let Some(w) = self.workload(w, model) {
+                    if fresh {
+                        model.workloads.push(w);
+                    }
+                }
+            }
+        }
+        let deploys: Vec<&ast::Deploy> = system
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::SystemItem::Deploy(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        model.deploy = self.deploy(&deploys, &system.name);
+        let mut seen = BTreeMap::new();
+        for item in &system.items {
+            if let ast::SystemItem::Scenario(s) = item {
+                let fresh = self.unique(&mut seen, "scenario", &s.name);
+                if let Some(s) = self.scenario(s, model) {
+                    if fresh {
+                        model.scenarios.push(s);
+                    }
+                }
+            }
+        }
+        // Unknown names already reported would make reachability warnings misleading.
+        let clean = !self.diagnostics.has_errors();
+        self.graph_checks(model, system, clean);
+    }
+}

@@ -1,0 +1,57 @@
+//! kendall: a compiler and capacity planner for ML systems made of microservices.
+//!
+//! The pipeline is a chain of pure functions over named representations:
+//!
+//! ```text
+//! text ──syntax──▶ Ast ──resolve──▶ Resolved ──check──▶ Model
+//! ```
+//!
+//! * [`syntax`] parses one file (pest) into a spanned AST;
+//! * [`resolve`] loads `use` imports (the stdlib is embedded) and `extends` chains;
+//! * [`check`] checks names, units, ranges and call cycles and builds the SI [`model::Model`].
+//!
+//! Every stage reports [`diagnostics::Diagnostic`]s with stable codes and keeps going, so one
+//! run shows every error of a design. The core does no I/O: files come through a
+//! [`resolve::SourceLoader`]; the `kendall` binary does the rest.
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod diagnostics;
+pub mod model;
+pub mod resolve;
+pub mod source;
+pub mod syntax;
+
+use diagnostics::Diagnostics;
+use model::Model;
+use resolve::SourceLoader;
+use source::SourceMap;
+
+/// The result of compiling one design: every file read, the model (when there is no error),
+/// and all diagnostics, errors and warnings, in source order.
+#[derive(Debug)]
+pub struct Compiled {
+    pub sources: SourceMap,
+    pub model: Option<Model>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Compiles the design `name` whose contents are `bytes`; its imports and data files are read
+/// through `loader`, relative to `name`.
+pub fn compile(name: &str, bytes: &[u8], loader: &dyn SourceLoader) -> Compiled {
+    let mut sources = SourceMap::new();
+    let (resolved, mut diagnostics) = resolve::resolve(name, bytes, loader, &mut sources);
+    let mut model = None;
+    if let Some(resolved) = resolved {
+        let (m, checked) = check::check(&resolved, &sources, loader);
+        diagnostics.extend(checked);
+        if !diagnostics.has_errors() {
+            model = m;
+        }
+    }
+    Compiled {
+        sources,
+        model,
+        diagnostics: diagnostics.sorted(),
+    }
+}

@@ -1,0 +1,218 @@
+//! The `kendall` command line. All I/O lives here; the library is pure.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kendall::diagnostics::{self, RenderOptions, codes};
+use kendall::resolve::FsLoader;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "kendall",
+    version,
+    about = "Compile, predict and plan ML systems made of microservices"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check designs and report every error and warning
+    Check {
+        /// The `.arch` files to check
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Output format for diagnostics
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Treat warnings as errors
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Print a compiled representation instead of a summary
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Print the page that explains a diagnostic code, e.g. `kendall explain E0302`
+    Explain {
+        /// The code, such as E0302
+        code: String,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// The resolved model as JSON (see docs/model-json.md)
+    Model,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Exit codes: 0 ok, 1 the design has errors (or warnings under `--deny-warnings`), 2 usage
+/// or I/O errors.
+const EXIT_DESIGN: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+            emit,
+            color,
+        } => check(&files, format, deny_warnings, emit, color),
+        Command::Explain { code } => explain(&code),
+    }
+}
+
+fn explain(code: &str) -> ExitCode {
+    match codes::lookup(code) {
+        Some(c) => {
+            print!("{}", c.page);
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("error: no diagnostic code `{code}`");
+            let ids: Vec<&str> = codes::ALL.iter().map(|c| c.id).collect();
+            if let Some(s) = diagnostics::did_you_mean(&code.to_uppercase(), ids.iter().copied()) {
+                eprintln!("help: {s}");
+            } else {
+                eprintln!(
+                    "help: codes look like `E0302`; the known codes are {}",
+                    ids.join(", ")
+                );
+            }
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn check(
+    files: &[String],
+    format: Format,
+    deny_warnings: bool,
+    emit: Option<Emit>,
+    color: Color,
+) -> ExitCode {
+    if emit.is_some() && files.len() != 1 {
+        eprintln!(
+            "error: `--emit` takes exactly one file, got {}",
+            files.len()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let color = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
+    let mut compiled = Vec::new();
+    for file in files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read `{file}`: {}",
+                    kendall::resolve::io_reason(&e)
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        compiled.push((file, kendall::compile(file, &bytes, &FsLoader)));
+    }
+    let errors: usize = compiled.iter().map(|(_, c)| c.diagnostics.errors()).sum();
+    let warnings: usize = compiled.iter().map(|(_, c)| c.diagnostics.warnings()).sum();
+    let failed = errors > 0 || (deny_warnings && warnings > 0);
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let all = compiled
+                .iter()
+                .flat_map(|(_, c)| c.diagnostics.iter().map(move |d| (&c.sources, d)));
+            let mut report = diagnostics::to_json(all);
+            if let (Some(Emit::Model), Some((_, c))) = (emit, compiled.first()) {
+                report["model"] = serde_json::to_value(&c.model).expect("the model serialises");
+            }
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&report).expect("json")
+            );
+        }
+        Format::Human => {
+            let options = RenderOptions { width, color };
+            let mut stderr = std::io::stderr().lock();
+            for (_, c) in &compiled {
+                for d in c.diagnostics.iter() {
+                    let _ = write!(stderr, "{}", diagnostics::render(d, &c.sources, options));
+                }
+            }
+            if let (Some(Emit::Model), Some((_, c))) = (emit, compiled.first()) {
+                if let Some(model) = &c.model {
+                    let _ = writeln!(
+                        stdout,
+                        "{}",
+                        serde_json::to_string_pretty(model).expect("json")
+                    );
+                }
+            } else {
+                let _ = writeln!(
+                    stderr,
+                    "{}",
+                    summary(files.len(), errors, warnings, deny_warnings)
+                );
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_DESIGN)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn summary(files: usize, errors: usize, warnings: usize, deny_warnings: bool) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let checked = plural(files, "file");
+    match (errors, warnings) {
+        (0, 0) => format!("checked {checked}: no problems"),
+        (0, w) if deny_warnings => format!(
+            "checked {checked}: {} (denied by --deny-warnings)",
+            plural(w, "warning")
+        ),
+        (0, w) => format!("checked {checked}: {}", plural(w, "warning")),
+        (e, 0) => format!("checked {checked}: {}", plural(e, "error")),
+        (e, w) => format!(
+            "checked {checked}: {}, {}",
+            plural(e, "error"),
+            plural(w, "warning")
+        ),
+    }
+}

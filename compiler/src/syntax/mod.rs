@@ -1,0 +1,39 @@
+//! Text → [`ast::File`]. The pest grammar lives in `grammar/kendall.pest`; pest's pairs are
+//! lowered to the spanned AST here and never leave this module.
+
+pub mod ast;
+mod expected;
+mod lexcheck;
+mod lower;
+
+use crate::diagnostics::{Diagnostic, codes};
+use crate::source::{FileId, Span};
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/kendall.pest"]
+struct Grammar;
+
+pub use lexcheck::MAX_DEPTH;
+
+/// Parses one file. Returns the AST when the text is well-formed, else the syntax errors.
+/// An empty file parses to an empty AST: whether that is an error is the resolver's call.
+pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
+    let lexical = lexcheck::check(file, text);
+    if !lexical.is_empty() {
+        return Err(lexical);
+    }
+    let pairs =
+        Grammar::parse(Rule::file, text).map_err(|e| vec![expected::diagnose(file, text, e)])?;
+    lower::file(file, pairs)
+}
+
+/// The diagnostic for bytes that are not UTF-8; `valid_up_to` is where decoding failed.
+pub fn not_utf8(file: FileId, valid_up_to: usize) -> Diagnostic {
+    Diagnostic::new(codes::NOT_UTF8, "file is not valid utf-8")
+        .at(
+            Span::new(file, valid_up_to, valid_up_to + 1),
+            "this byte is not utf-8",
+        )
+        .help("save the file as utf-8; `.arch` files are text")
+}

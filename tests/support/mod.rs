@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use kendall::resolve::SourceLoader;
+use std::path::PathBuf;
+
+/// The repository root (tests run from `compiler/`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reads files relative to a directory, so diagnostics show short, stable paths.
+pub struct DirLoader(pub PathBuf);
+
+impl SourceLoader for DirLoader {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(path))
+    }
+}
+
+/// Compiles `dir/name` with paths shown relative to `dir`.
+pub fn compile_in(dir: &std::path::Path, name: &str) -> kendall::Compiled {
+    let loader = DirLoader(dir.to_path_buf());
+    let bytes = loader.read(name).expect("fixture is readable");
+    kendall::compile(name, &bytes, &loader)
+}
+
+/// Every diagnostic rendered without colour at a fixed width.
+pub fn render_all(c: &kendall::Compiled) -> String {
+    let options = kendall::diagnostics::RenderOptions { width: 100, color: false };
+    c.diagnostics
+        .iter()
+        .map(|d| kendall::diagnostics::render(d, &c.sources, options))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
