@@ -1,1 +1,184 @@
+//! The `kendall` binary: exit codes, output formats, `explain`.
 
+mod support;
+
+use std::process::{Command, Output};
+
+fn kendall(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kendall"))
+        .args(args)
+        .current_dir(support::root())
+        .env_remove("COLUMNS")
+        .output()
+        .expect("kendall runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp(name: &str, bytes: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("kendall-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const WARNS: &[u8] = b"system s {\n  workload w { entry api rate 5 rps }\n  service api { time exp(1ms) }\n  service lonely { time exp(1ms) }\n}\n";
+
+#[test]
+fn clean_design_exits_zero() {
+    let o = kendall(&["check", "examples/recsys.arch"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("checked 1 file: no problems"));
+}
+
+#[test]
+fn several_files_are_checked_together() {
+    let o = kendall(&["check", "examples/recsys.arch", "examples/fraud.arch"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("checked 2 files: no problems"));
+}
+
+#[test]
+fn design_errors_exit_one_and_show_every_error() {
+    let f = temp(
+        "two.arch",
+        b"system s {\n  workload w { entry nope.x rate 5 rps }\n  service api { time 5ms }\n}\n",
+    );
+    let o = kendall(&["check", &f]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("E0302"), "{err}");
+    assert!(err.contains("E0506"), "{err}");
+    assert!(err.contains("checked 1 file: 2 errors"), "{err}");
+}
+
+#[test]
+fn empty_and_non_utf8_files_are_design_errors() {
+    let empty = temp("empty.arch", b"");
+    let o = kendall(&["check", &empty]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("E0002"));
+    let latin1 = temp("latin1.arch", b"// caf\xe9\nsystem s {}\n");
+    let o = kendall(&["check", &latin1]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("E0001"));
+}
+
+#[test]
+fn unreadable_paths_and_usage_errors_exit_two() {
+    let o = kendall(&["check", "does/not/exist.arch"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("cannot read `does/not/exist.arch`: no such file"));
+    assert_eq!(code(&kendall(&["check"])), 2);
+    assert_eq!(
+        code(&kendall(&["check", "--bogus", "examples/recsys.arch"])),
+        2
+    );
+    assert_eq!(code(&kendall(&["frobnicate"])), 2);
+    assert_eq!(
+        code(&kendall(&[
+            "check",
+            "--emit",
+            "model",
+            "examples/recsys.arch",
+            "examples/rag.arch"
+        ])),
+        2
+    );
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let f = temp("warns.arch", WARNS);
+    let o = kendall(&["check", &f]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("W0601"));
+    assert!(stderr(&o).contains("1 warning"));
+    let o = kendall(&["check", "--deny-warnings", &f]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn json_diagnostics_have_one_based_positions() {
+    let f = temp(
+        "json.arch",
+        b"system s {\n  service api {\n    time exp(5 rps)\n  }\n}\n",
+    );
+    let o = kendall(&["check", "--format", "json", &f]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is json");
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["file"], f.as_str());
+    assert_eq!(d["line"], 3);
+    assert_eq!(d["column"], 14);
+    assert_eq!(d["code"], "E0403");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["message"], "`exp` needs a time, found a rate `5 rps`");
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn json_warnings_are_reported_with_severity() {
+    let f = temp("jsonw.arch", WARNS);
+    let o = kendall(&["check", "--format", "json", &f]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["diagnostics"][0]["severity"], "warning");
+    assert_eq!(v["diagnostics"][0]["code"], "W0601");
+    assert_eq!(v["diagnostics"][0]["line"], 4);
+}
+
+#[test]
+fn emit_model_prints_the_model_json() {
+    let o = kendall(&["check", "--emit", "model", "examples/recsys.arch"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is json");
+    assert_eq!(m["system"], "recsys");
+    let api = m["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "api")
+        .unwrap();
+    assert_eq!(api["replicas"]["min"], 2);
+    assert_eq!(api["replicas"]["max"], 40);
+    assert_eq!(api["cpu_cores"], 0.5);
+    assert_eq!(api["endpoints"][0]["time"]["mean_s"], 0.0012);
+    let homepage = &m["workloads"][0];
+    assert_eq!(homepage["rate_rps"], 2400.0);
+    assert_eq!(homepage["slos"][0]["target_s"], 0.12);
+    assert_eq!(homepage["slos"][0]["quantile"], 0.99);
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = kendall(&["check", "--emit", "model", "examples/rag.arch"]);
+    let b = kendall(&["check", "--emit", "model", "examples/rag.arch"]);
+    assert_eq!(a.stdout, b.stdout);
+    let f = temp(
+        "det.arch",
+        b"system s {\n  service a { time 5ms call b }\n  service b { time 5ms call a }\n}\n",
+    );
+    let a = kendall(&["check", &f]);
+    let b = kendall(&["check", &f]);
+    assert_eq!(a.stderr, b.stderr);
+}
+
+#[test]
+fn explain_prints_the_page() {
+    let o = kendall(&["explain", "E0302"]);
+    assert_eq!(code(&o), 0);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("# E0302: unknown service"));
+    let o = kendall(&["explain", "e0302"]);
+    assert_eq!(code(&o), 0);
+    let o = kendall(&["explain", "E9999"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no diagnostic code `E9999`"));
+}

@@ -42,9 +42,15 @@ fn error_fixtures() {
         assert!(!compiled.diagnostics.is_empty(), "{name}: no diagnostics");
         let produced: BTreeSet<&str> = compiled.diagnostics.iter().map(|d| d.code.id).collect();
         let wanted = codes_for(path);
-        assert!(!wanted.is_empty(), "{name}: say which codes it expects in `// expect: E….` on line 1");
+        assert!(
+            !wanted.is_empty(),
+            "{name}: say which codes it expects in `// expect: E….` on line 1"
+        );
         for code in &wanted {
-            assert!(produced.contains(code.as_str()), "{name}: expected {code}, got {produced:?}");
+            assert!(
+                produced.contains(code.as_str()),
+                "{name}: expected {code}, got {produced:?}"
+            );
         }
         insta::assert_snapshot!(support::render_all(&compiled));
     });
@@ -60,7 +66,11 @@ fn fixtures_cover_every_code() {
             covered.extend(codes_for(&path));
         }
     }
-    let missing: Vec<&str> = codes::ALL.iter().map(|c| c.id).filter(|id| !covered.contains(*id)).collect();
+    let missing: Vec<&str> = codes::ALL
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !covered.contains(*id))
+        .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
 }
 
@@ -70,9 +80,26 @@ fn codes_are_unique_and_documented() {
     for c in codes::ALL {
         assert!(seen.insert(c.id), "{} registered twice", c.id);
         let first = c.page.lines().next().unwrap_or_default();
-        assert_eq!(first, format!("# {}: {}", c.id, c.title), "page of {} must start with its title", c.id);
-        assert!(c.page.contains("```arch"), "page of {} needs an example", c.id);
-        let prefix = if c.severity == kendall::diagnostics::Severity::Error { 'E' } else { 'W' };
-        assert!(c.id.starts_with(prefix), "{}: severity and prefix disagree", c.id);
+        assert_eq!(
+            first,
+            format!("# {}: {}", c.id, c.title),
+            "page of {} must start with its title",
+            c.id
+        );
+        assert!(
+            c.page.contains("```arch"),
+            "page of {} needs an example",
+            c.id
+        );
+        let prefix = if c.severity == kendall::diagnostics::Severity::Error {
+            'E'
+        } else {
+            'W'
+        };
+        assert!(
+            c.id.starts_with(prefix),
+            "{}: severity and prefix disagree",
+            c.id
+        );
     }
 }

@@ -5,7 +5,7 @@ mod support;
 #[test]
 fn examples() {
     let dir = support::root().join("examples");
-    insta::glob!("../examples/*.arch", |path| {
+    insta::glob!("..", "examples/*.arch", |path| {
         let name = path.file_name().unwrap().to_string_lossy();
         let compiled = support::compile_in(&dir, &name);
         assert!(

@@ -1,1 +1,206 @@
+//! The front end never panics: mutated examples, random bytes and token soup all end in a
+//! model or in diagnostics, never a crash.
 
+mod support;
+
+use kendall::resolve::MemoryLoader;
+use proptest::prelude::*;
+
+fn examples() -> Vec<Vec<u8>> {
+    let dir = support::root().join("examples");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "arch"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+/// Compiles and checks the invariants that hold for any input.
+fn compile(bytes: &[u8]) {
+    let c = kendall::compile("fuzz.arch", bytes, &MemoryLoader::new());
+    assert_eq!(c.model.is_some(), !c.diagnostics.has_errors());
+    for d in c.diagnostics.iter() {
+        assert!(!d.message.is_empty());
+        if let Some(l) = &d.primary {
+            let text = &c.sources.get(l.span.file).text;
+            assert!(
+                l.span.start <= l.span.end && l.span.end as usize <= text.len() + 1,
+                "span out of file: {d:?}"
+            );
+        }
+        let _ = kendall::diagnostics::render(d, &c.sources, Default::default());
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Flip(usize, u8),
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Truncate(usize),
+}
+
+const TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "(",
+    ")",
+    "\"",
+    "..",
+    ".",
+    ",",
+    "%",
+    "$",
+    "/",
+    "ms",
+    "rps",
+    "x",
+    "service",
+    "call",
+    "parallel",
+    "time",
+    "exp(",
+    "endpoint",
+    "workload",
+    "entry",
+    "times 3 parallel",
+    "async",
+    "when 50%",
+    "template",
+    "extends",
+    "use std.ml.{gateway}",
+    "/*",
+    "*/",
+    "//",
+    "\\",
+    "\n",
+    "0",
+    "99999999999999999999999",
+    "-1",
+    "p99",
+    "batch max 8",
+    "+",
+    "per item",
+    "cache hit",
+    "replicas 2..1",
+    "\u{0}",
+    "é",
+    "\u{202e}",
+];
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
+        (any::<usize>(), prop::sample::select(TOKENS))
+            .prop_map(|(i, t)| Edit::Insert(i, t.as_bytes().to_vec())),
+        (any::<usize>(), 1usize..40).prop_map(|(i, n)| Edit::Delete(i, n)),
+        any::<usize>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
+    for e in edits {
+        let len = bytes.len().max(1);
+        match e {
+            Edit::Flip(i, b) => {
+                if !bytes.is_empty() {
+                    let i = i % len;
+                    bytes[i] = *b;
+                }
+            }
+            Edit::Insert(i, t) => {
+                let i = i % (bytes.len() + 1);
+                bytes.splice(i..i, t.iter().copied());
+            }
+            Edit::Delete(i, n) => {
+                let i = i % len;
+                let end = (i + n).min(bytes.len());
+                if i < end {
+                    bytes.drain(i..end);
+                }
+            }
+            Edit::Truncate(i) => bytes.truncate(i % len),
+        }
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_examples_never_panic(which in any::<usize>(), edits in prop::collection::vec(edit(), 1..8)) {
+        let all = examples();
+        let base = all[which % all.len()].clone();
+        compile(&apply(base, &edits));
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        compile(&bytes);
+    }
+
+    #[test]
+    fn token_soup_never_panics(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..60)) {
+        compile(tokens.join(" ").as_bytes());
+    }
+}
+
+fn nested_parallel(depth: usize) -> String {
+    let mut s = String::from(
+        "system s {\n workload w { entry a.x rate 1 rps }\n service a { endpoint x { time exp(1ms)\n",
+    );
+    s.push_str(&"parallel {\n".repeat(depth));
+    s.push_str("call b\n");
+    s.push_str(&"}\n".repeat(depth));
+    s.push_str("} }\n service b { time exp(1ms) }\n}\n");
+    s
+}
+
+#[test]
+fn parallel_nesting_at_the_limit_is_accepted() {
+    let c = kendall::compile(
+        "deep.arch",
+        nested_parallel(256).as_bytes(),
+        &MemoryLoader::new(),
+    );
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+}
+
+#[test]
+fn parallel_nesting_past_the_limit_is_an_error() {
+    let c = kendall::compile(
+        "deep.arch",
+        nested_parallel(257).as_bytes(),
+        &MemoryLoader::new(),
+    );
+    let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code.id).collect();
+    assert_eq!(codes, ["E0107"]);
+}
+
+#[test]
+fn absurd_nesting_is_an_error_not_a_stack_overflow() {
+    let c = kendall::compile(
+        "deep.arch",
+        "{".repeat(1_000_000).as_bytes(),
+        &MemoryLoader::new(),
+    );
+    assert_eq!(
+        c.diagnostics.iter().map(|d| d.code.id).collect::<Vec<_>>(),
+        ["E0107"]
+    );
+    let c = kendall::compile(
+        "deep.arch",
+        nested_parallel(100_000).as_bytes(),
+        &MemoryLoader::new(),
+    );
+    assert_eq!(
+        c.diagnostics.iter().map(|d| d.code.id).collect::<Vec<_>>(),
+        ["E0107"]
+    );
+}

@@ -27,7 +27,10 @@ pub fn compile_in(dir: &std::path::Path, name: &str) -> kendall::Compiled {
 
 /// Every diagnostic rendered without colour at a fixed width.
 pub fn render_all(c: &kendall::Compiled) -> String {
-    let options = kendall::diagnostics::RenderOptions { width: 100, color: false };
+    let options = kendall::diagnostics::RenderOptions {
+        width: 100,
+        color: false,
+    };
     c.diagnostics
         .iter()
         .map(|d| kendall::diagnostics::render(d, &c.sources, options))

@@ -152,8 +152,8 @@ impl Checker<'_> {
                 Diagnostic::new(
                     codes::UNEXPECTED_UNIT,
                     format!(
-                        "`{field}` takes a plain number, found `{}{}`",
-                        q.text, unit.name
+                        "`{field}` takes a plain number, found `{}`",
+                        self.sources.text(q.span)
                     ),
                 )
                 .at(unit.span, "remove this unit")
@@ -176,11 +176,10 @@ impl Checker<'_> {
                 Diagnostic::new(
                     codes::WRONG_DIMENSION,
                     format!(
-                        "`{field}` needs {}, found {} `{}{}`",
+                        "`{field}` needs {}, found {} `{}`",
                         want.noun(),
                         dim.noun(),
-                        q.text,
-                        unit.name
+                        self.sources.text(q.span)
                     ),
                 )
                 .at(q.span, format!("this is {}", dim.noun()))
@@ -270,10 +269,7 @@ impl Checker<'_> {
         } else {
             "above 0% and at most 100%"
         };
-        let shown = match &q.unit {
-            Some(u) => format!("{}{}", q.text, u.name),
-            None => q.text.clone(),
-        };
+        let shown = self.sources.text(q.span).to_string();
         let help = if q.unit.is_none() && v > 1.0 && v <= 100.0 {
             format!(
                 "a plain number is a fraction of 1; write `{}%` for a percentage",
