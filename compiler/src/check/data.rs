@@ -6,6 +6,10 @@ use crate::model::Arrivals;
 use crate::resolve::{io_reason, join};
 use crate::syntax::ast::Str;
 
+const SAMPLES_HELP: &str = "write one service time per line, e.g. `12.5ms` (a plain number is seconds); `#` starts a comment";
+const TRACE_HELP: &str =
+    "write one arrival timestamp per line, in seconds, ascending; `#` starts a comment";
+
 impl Checker<'_> {
     /// Reads the file named by `file`, relative to the design that names it, as lines of text.
     fn data_lines(&mut self, file: &Str) -> Option<Vec<(usize, String)>> {
@@ -25,7 +29,13 @@ impl Checker<'_> {
             }
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            self.bad_data(file, &path, 0, "the file is not utf-8 text");
+            self.bad_data(
+                file,
+                &path,
+                0,
+                "the file is not utf-8 text",
+                "data files are text, one value per line",
+            );
             return None;
         };
         Some(
@@ -37,7 +47,7 @@ impl Checker<'_> {
         )
     }
 
-    fn bad_data(&mut self, file: &Str, path: &str, line: usize, why: &str) {
+    fn bad_data(&mut self, file: &Str, path: &str, line: usize, why: &str, help: &str) {
         let at = if line > 0 {
             format!("`{path}` line {line}")
         } else {
@@ -46,7 +56,7 @@ impl Checker<'_> {
         self.report(
             Diagnostic::new(codes::BAD_DATA_FILE, format!("{at}: {why}"))
                 .at(file.span, "read from here")
-                .help("write one number per line; `#` starts a comment line"),
+                .help(help.to_string()),
         );
     }
 
@@ -60,7 +70,13 @@ impl Checker<'_> {
             match parse_time(field) {
                 Some(v) if v > 0.0 => out.push(v),
                 _ => {
-                    self.bad_data(file, &path, n, &format!("`{field}` is not a positive time"));
+                    self.bad_data(
+                        file,
+                        &path,
+                        n,
+                        &format!("`{field}` is not a positive time"),
+                        SAMPLES_HELP,
+                    );
                     return None;
                 }
             }
@@ -71,6 +87,7 @@ impl Checker<'_> {
                 &path,
                 0,
                 "an empirical distribution needs at least 2 samples",
+                SAMPLES_HELP,
             );
             return None;
         }
@@ -91,11 +108,18 @@ impl Checker<'_> {
                     &path,
                     n,
                     &format!("`{field}` is not a timestamp in seconds"),
+                    TRACE_HELP,
                 );
                 return None;
             };
             if times.last().is_some_and(|&prev| t < prev) {
-                self.bad_data(file, &path, n, "timestamps must not go backwards");
+                self.bad_data(
+                    file,
+                    &path,
+                    n,
+                    "timestamps must not go backwards",
+                    "sort the trace by time, e.g. `sort -n`",
+                );
                 return None;
             }
             times.push(t);
@@ -106,6 +130,7 @@ impl Checker<'_> {
                 &path,
                 0,
                 "a trace needs at least 3 arrivals spread over time",
+                TRACE_HELP,
             );
             return None;
         }

@@ -62,6 +62,7 @@ impl Checker<'_> {
         out
     }
 
+    /// Each setting is checked on its own, so one bad value does not hide the next.
     fn kubernetes(
         &mut self,
         s: &BTreeMap<&str, &Value>,
@@ -69,54 +70,51 @@ impl Checker<'_> {
         d: &ast::Deploy,
     ) -> Option<Kubernetes> {
         let namespace = match s.get("namespace") {
-            Some(v) => {
-                let ns = self.string_setting(v, "namespace")?;
-                self.dns_name(
-                    &ast::Ident {
-                        name: ns.clone(),
-                        span: v.span(),
-                    },
-                    "namespace",
-                );
-                ns
-            }
+            Some(v) => self.string_setting(v, "namespace").filter(|ns| {
+                let ident = ast::Ident {
+                    name: ns.clone(),
+                    span: v.span(),
+                };
+                self.dns_name(&ident, "namespace")
+            }),
+            None if super::is_dns_label(&system.name) => Some(system.name.clone()),
             None => {
-                if !super::is_dns_label(&system.name) {
-                    self.report(
-                        Diagnostic::new(codes::INVALID_K8S_NAME, format!("the namespace defaults to the system name `{}`, which is not a valid kubernetes name", system.name))
-                            .at(d.target.span, "no `namespace` given")
-                            .help(format!("add `namespace \"{}\"`", super::names::to_dns_label(&system.name))),
-                    );
-                    return None;
-                }
-                system.name.clone()
+                self.report(
+                    Diagnostic::new(
+                        codes::INVALID_K8S_NAME,
+                        format!("the namespace defaults to the system name `{}`, which is not a valid kubernetes name", system.name),
+                    )
+                    .at(d.target.span, "no `namespace` given")
+                    .help(format!("add `namespace \"{}\"`", super::names::to_dns_label(&system.name))),
+                );
+                None
             }
         };
         let zones = match s.get("zones") {
-            Some(Value::Quantity(q)) => self.count(q, "zones", 1, 16)?,
+            Some(Value::Quantity(q)) => self.count(q, "zones", 1, 16),
             Some(v) => {
                 self.wrong_value(v, "zones", "a number such as `3`");
-                return None;
+                None
             }
-            None => 1,
+            None => Some(1),
         };
         let autoscale = match s.get("autoscale") {
-            Some(Value::Ident(i)) if i.name == "hpa" => Autoscale::Hpa,
-            Some(Value::Ident(i)) if i.name == "none" => Autoscale::None,
+            Some(Value::Ident(i)) if i.name == "hpa" => Some(Autoscale::Hpa),
+            Some(Value::Ident(i)) if i.name == "none" => Some(Autoscale::None),
             Some(Value::Ident(i)) => {
                 self.unknown_option("autoscale", i, &["hpa", "none"]);
-                return None;
+                None
             }
             Some(v) => {
                 self.wrong_value(v, "autoscale", "`hpa` or `none`");
-                return None;
+                None
             }
-            None => Autoscale::None,
+            None => Some(Autoscale::None),
         };
         Some(Kubernetes {
-            namespace,
-            zones,
-            autoscale,
+            namespace: namespace?,
+            zones: zones?,
+            autoscale: autoscale?,
         })
     }
 

@@ -13,17 +13,15 @@ use std::collections::BTreeMap;
 const DISTRIBUTIONS: &[&str] = &["exp", "const", "lognormal", "gamma", "uniform", "empirical"];
 
 impl Checker<'_> {
-    pub(super) fn endpoint(&mut self, svc: &Service, e: MergedEndpoint<'_>) -> Option<Endpoint> {
+    pub(super) fn endpoint(&mut self, svc: &Service, e: MergedEndpoint<'_>) -> Endpoint {
         let external = svc.kind == ServiceKind::External;
         let batch = e.batch.and_then(|b| self.batch(b));
         let time = match e.time {
             Some((spec, span)) => self.time_spec(spec, span, e.batch.map(Statement::span), false),
+            // A job's work is its workload's `work`; its endpoints only say what it touches.
+            None if svc.kind == ServiceKind::Job => Some(ServiceTime::Const { value_s: 0.0 }),
             None => {
-                self.report(
-                    Diagnostic::new(codes::MISSING_FIELD, format!("endpoint `{}.{}` has no `time`", svc.name, e.name))
-                        .at(e.span, "no `time` here")
-                        .help("say how long its own work takes, e.g. `time exp(2ms)`; write `time const(0ms)` if it only forwards"),
-                );
+                self.missing_time(svc, &e);
                 None
             }
         };
@@ -34,9 +32,11 @@ impl Checker<'_> {
                     Some(t) => self.time_spec(t, *span, None, true),
                     None => Some(ServiceTime::Const { value_s: 0.0 }),
                 };
-                ratio.zip(hit_time).map(|(hit_ratio, hit_time)| Cache {
-                    hit_ratio,
-                    hit_time,
+                // Kept even when invalid (the error is reported) so a scenario that sets the
+                // hit ratio is not told there is no cache.
+                Some(Cache {
+                    hit_ratio: ratio.unwrap_or(0.0),
+                    hit_time: hit_time.unwrap_or(ServiceTime::Const { value_s: 0.0 }),
                 })
             }
             _ => None,
@@ -65,9 +65,11 @@ impl Checker<'_> {
         let key = (svc.name.clone(), e.name.clone());
         self.spans.endpoints.insert(key.clone(), e.span);
         let mut sites = Vec::new();
-        let steps = self.steps(&e.calls, &mut sites);
+        // An external service's calls are reported above and left out of the graph.
+        let calls = if external { &[][..] } else { &e.calls[..] };
+        let steps = self.steps(calls, &mut sites);
         self.spans.calls.insert(key, sites);
-        Some(Endpoint {
+        Endpoint {
             name: e.name,
             // A missing time is already reported; the placeholder keeps the endpoint callable so
             // one mistake does not cascade into "no endpoint" errors at every call site.
@@ -75,7 +77,35 @@ impl Checker<'_> {
             cache,
             batch: batch.flatten(),
             steps,
-        })
+        }
+    }
+
+    /// No `time`: usually forgotten, but a `cache hit … time` that swallowed the endpoint's
+    /// `time` on the next line looks the same, so say which.
+    fn missing_time(&mut self, svc: &Service, e: &MergedEndpoint<'_>) {
+        if let Some(Statement::Cache {
+            time: Some(t),
+            span,
+            ..
+        }) = e.cache
+        {
+            let (cache_line, _) = self.sources.line_col(span.file, span.start);
+            let (time_line, _) = self.sources.line_col(span.file, t.span().start);
+            if time_line > cache_line {
+                self.report(
+                    Diagnostic::new(codes::MISSING_FIELD, format!("endpoint `{}.{}` has no `time`: the `time` below was read as the cache's hit time", svc.name, e.name))
+                        .at(t.span(), "read as the hit time of the cache above")
+                        .with(*span, "this `cache` takes an optional `time`")
+                        .help("give the cache its hit time on its own line, `cache hit 85% time 0.2ms`, then write the endpoint's `time`"),
+                );
+                return;
+            }
+        }
+        self.report(
+            Diagnostic::new(codes::MISSING_FIELD, format!("endpoint `{}.{}` has no `time`", svc.name, e.name))
+                .at(e.span, "no `time` here")
+                .help("say how long its own work takes, e.g. `time exp(2ms)`; write `time const(0ms)` if it only forwards"),
+        );
     }
 
     fn batch(&mut self, s: &Statement) -> Option<Option<Batch>> {
@@ -90,7 +120,7 @@ impl Checker<'_> {
         Some(max.zip(wait_s).map(|(max, wait_s)| Batch { max, wait_s }))
     }
 
-    fn steps<'a>(&mut self, statements: &[&'a Statement], sites: &mut Vec<CallSite>) -> Vec<Step> {
+    fn steps(&mut self, statements: &[&Statement], sites: &mut Vec<CallSite>) -> Vec<Step> {
         statements
             .iter()
             .filter_map(|s| self.step(s, sites))
@@ -263,11 +293,22 @@ impl Checker<'_> {
         let tl = self.positive_time(&low.1, &low.0.text);
         let th = self.positive_time(&high.1, &high.0.text);
         let (pl, ph, tl, th) = (pl?, ph?, tl?, th?);
-        if pl >= ph {
+        if pl == ph {
             self.report(
                 Diagnostic::new(
                     codes::PERCENTILES_OUT_OF_ORDER,
-                    format!("`{}` must come before `{}`", low.0.text, high.0.text),
+                    format!("`{}` is given twice in a fitted time", low.0.text),
+                )
+                .at(span, "the same percentile twice")
+                .help("fit from two different percentiles, e.g. `p50 3ms p99 14ms`"),
+            );
+            return None;
+        }
+        if pl > ph {
+            self.report(
+                Diagnostic::new(
+                    codes::PERCENTILES_OUT_OF_ORDER,
+                    format!("`{}` must come before `{}`", high.0.text, low.0.text),
                 )
                 .at(span, "lower percentile first")
                 .help(format!(
@@ -284,7 +325,13 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(
                     codes::PERCENTILES_OUT_OF_ORDER,
-                    format!("`{}` ({}) must be less than `{}` ({})", low.0.text, self.sources.text(low.1.span), high.0.text, self.sources.text(high.1.span)),
+                    format!(
+                        "the `{}` time ({}) must be above the `{}` time ({})",
+                        high.0.text,
+                        self.sources.text(high.1.span),
+                        low.0.text,
+                        self.sources.text(low.1.span)
+                    ),
                 )
                 .at(high.1.span, "not above the lower percentile")
                 .with(low.1.span, "lower percentile")
@@ -388,11 +435,20 @@ impl Checker<'_> {
                 let Some(q) = quantity(0).filter(|_| ok_names) else {
                     return bad(self, format!("`{}` takes one time", name.name), usage);
                 };
-                let v = self.positive_time(q, &name.name)?;
+                // A fixed zero is a real case (an endpoint that only forwards); a zero mean is not.
                 Some(if name.name == "exp" {
-                    ServiceTime::Exp { mean_s: v }
+                    ServiceTime::Exp {
+                        mean_s: self.positive_time(q, "exp")?,
+                    }
                 } else {
-                    ServiceTime::Const { value_s: v }
+                    let v = self.quantity(q, Dim::Time, "const")?;
+                    ServiceTime::Const {
+                        value_s: if v == 0.0 {
+                            0.0
+                        } else {
+                            self.positive(v, q, "const")?
+                        },
+                    }
                 })
             }
             "lognormal" | "gamma" => {
@@ -442,7 +498,7 @@ impl Checker<'_> {
                             ),
                         )
                         .at(span, "low must be below high")
-                        .help("write the lower bound first"),
+                        .help("the upper bound must be larger than the lower, which must not be negative"),
                     );
                     return None;
                 }
@@ -546,9 +602,16 @@ impl Checker<'_> {
                 format!("no service named `{service}`"),
             )
             .at(service_span, format!("unknown {what} target"));
-            let help = match did_you_mean(service, endpoints.keys().map(String::as_str)) {
+            let names: Vec<&str> = endpoints.keys().map(String::as_str).collect();
+            let help = match did_you_mean(service, names.iter().copied()) {
                 Some(s) => s,
-                None => format!("define `service {service} {{ … }}` in the system"),
+                None if names.is_empty() || names.len() > 8 => {
+                    format!("define `service {service} {{ … }}` in the system")
+                }
+                None => format!(
+                    "define `service {service} {{ … }}`, or call one of the services: {}",
+                    one_of(&names)
+                ),
             };
             self.report(d.help(help));
             return None;
@@ -566,6 +629,9 @@ impl Checker<'_> {
                     None => d,
                 };
                 let help = match did_you_mean(ep, eps.iter().map(String::as_str)) {
+                    _ if eps.len() == 1 && eps[0] == service => format!(
+                        "`{service}` is written in the short form, with one endpoint: {what} it as `{service}`"
+                    ),
                     Some(s) => s,
                     None if eps.is_empty() => format!("`{service}` has no endpoints"),
                     None => format!("`{service}` has {}", one_of(eps)),
@@ -574,20 +640,26 @@ impl Checker<'_> {
                 None
             }
             None if eps.len() == 1 => Some(eps[0].clone()),
+            None if eps.is_empty() => {
+                self.report(
+                    Diagnostic::new(
+                        codes::AMBIGUOUS_TARGET,
+                        format!("`{service}` has no endpoints to {what}"),
+                    )
+                    .at(service_span, "no endpoints")
+                    .help(format!("give `{service}` an `endpoint NAME {{ time … }}`, or a `time` in the short form")),
+                );
+                None
+            }
             None => {
                 let shown: Vec<String> = eps.iter().map(|e| format!("{service}.{e}")).collect();
-                let help = if eps.is_empty() {
-                    format!("`{service}` has no endpoints to call")
-                } else {
-                    format!("name the endpoint: {}", one_of(&shown))
-                };
                 self.report(
                     Diagnostic::new(
                         codes::AMBIGUOUS_TARGET,
                         format!("`{service}` has {} endpoints; which one?", eps.len()),
                     )
-                    .at(whole, "no endpoint named")
-                    .help(help),
+                    .at(service_span, "no endpoint named")
+                    .help(format!("name the endpoint: {}", one_of(&shown))),
                 );
                 None
             }

@@ -64,13 +64,13 @@ impl Checker<'_> {
             for s in &sites[..sites.len() - 1] {
                 d = d.with(s.span, "part of the cycle");
             }
-            self.report(d.help("a request would wait on itself forever; make one call `async`, or route it through a `kind queue` service"));
+            self.report(d.help("a request could end up waiting on itself; make one call `async`, or route it through a `kind queue` service"));
         }
     }
 
     /// Services with endpoints that no workload reaches, through any call.
     fn reachability(&mut self, g: &CallGraph, model: &Model, system: &ast::System) {
-        if model.workloads.is_empty() {
+        if self.declared_workloads.is_empty() {
             if model.services.iter().any(|s| !s.endpoints.is_empty()) {
                 self.report(
                     Diagnostic::new(codes::NO_WORKLOADS, format!("system `{}` has no workloads", system.name.name))

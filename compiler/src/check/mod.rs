@@ -16,7 +16,7 @@ use crate::model::*;
 use crate::resolve::{Resolved, SourceLoader};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use names::is_dns_label;
 
@@ -42,6 +42,12 @@ pub(crate) struct Checker<'a> {
     loader: &'a dyn SourceLoader,
     diagnostics: Diagnostics,
     spans: Spans,
+    /// Services whose `extends` chain failed to resolve: their inherited fields are unknown, so
+    /// checks that depend on them are skipped rather than reported.
+    incomplete: BTreeSet<String>,
+    /// Every workload written, including those dropped for errors, so a scenario naming one is
+    /// not reported as unknown.
+    declared_workloads: BTreeSet<String>,
 }
 
 impl Checker<'_> {
@@ -78,7 +84,13 @@ pub(crate) fn duplicate(what: &str, name: &ast::Ident, previous: Span) -> Diagno
     )
     .at(name.span, "defined again here")
     .with(previous, "first defined here")
-    .help(format!("rename one of them; {what} names must be unique"))
+    .help(match what {
+        "deploy target" => format!("merge the two `deploy {}` blocks into one", name.name),
+        "environment variable" | "label" | "secret" | "setting" => {
+            "remove one of them; the later one would silently win".to_string()
+        }
+        _ => format!("rename one of them; {what} names must be unique"),
+    })
 }
 
 /// Checks a resolved program.
@@ -92,6 +104,8 @@ pub fn check(
         loader,
         diagnostics: Diagnostics::default(),
         spans: Spans::default(),
+        incomplete: BTreeSet::new(),
+        declared_workloads: BTreeSet::new(),
     };
     let mut model = Model {
         system: None,
@@ -112,7 +126,12 @@ pub fn check(
 }
 
 impl Checker<'_> {
-    fn system(&mut self, system: &ast::System, chains: &[Vec<ast::Template>], model: &mut Model) {
+    fn system(
+        &mut self,
+        system: &ast::System,
+        chains: &[Option<Vec<ast::Template>>],
+        model: &mut Model,
+    ) {
         let mut constraint_spans: BTreeMap<&str, Span> = BTreeMap::new();
         let mut once = |c: &mut Checker, what: &'static str, span: Span| -> bool {
             if let Some(&first) = constraint_spans.get(what) {
@@ -132,29 +151,27 @@ impl Checker<'_> {
             .collect();
         let mut seen = BTreeMap::new();
         for (s, chain) in services.iter().zip(chains) {
-            let fresh = self.unique(&mut seen, "service", &s.name);
-            if let Some(svc) = self.service(s, chain) {
-                if fresh {
-                    model.services.push(svc);
-                }
+            // A duplicate is reported and not checked further: two services of one name would
+            // make every later reference ambiguous.
+            if !self.unique(&mut seen, "service", &s.name) {
+                continue;
             }
+            if chain.is_none() {
+                self.incomplete.insert(s.name.name.clone());
+            }
+            let chain = chain.as_deref().unwrap_or_default();
+            model.services.push(self.service(s, chain));
         }
         for item in &system.items {
             match item {
-                ast::SystemItem::Pricing { items, span } => {
-                    if once(self, "pricing", *span) {
-                        model.pricing = self.pricing(items);
-                    }
+                ast::SystemItem::Pricing { items, span } if once(self, "pricing", *span) => {
+                    model.pricing = self.pricing(items);
                 }
-                ast::SystemItem::Cluster { items, span } => {
-                    if once(self, "cluster", *span) {
-                        model.cluster = self.cluster(items);
-                    }
+                ast::SystemItem::Cluster { items, span } if once(self, "cluster", *span) => {
+                    model.cluster = self.cluster(items);
                 }
-                ast::SystemItem::Budget { amount, span } => {
-                    if once(self, "budget", *span) {
-                        model.budget_per_hour = self.money_per_hour(amount, "budget");
-                    }
+                ast::SystemItem::Budget { amount, span } if once(self, "budget", *span) => {
+                    model.budget_per_hour = self.money_per_hour(amount, "budget");
                 }
                 _ => {}
             }
@@ -164,6 +181,7 @@ impl Checker<'_> {
         for item in &system.items {
             if let ast::SystemItem::Workload(w) = item {
                 let fresh = self.unique(&mut seen, "workload", &w.name);
+                self.declared_workloads.insert(w.name.name.clone());
                 if let Some(w) = self.workload(w, model) {
                     if fresh {
                         model.workloads.push(w);
@@ -192,7 +210,7 @@ impl Checker<'_> {
             }
         }
         // Unknown names already reported would make reachability warnings misleading.
-        let clean = !self.diagnostics.has_errors();
+        let clean = !self.diagnostics.has_errors() && self.incomplete.is_empty();
         self.graph_checks(model, system, clean);
     }
 }

@@ -120,11 +120,10 @@ impl Checker<'_> {
                     self.unknown_service(&segs[0], model);
                     return None;
                 };
-                let known = match (segs.len(), field.name.as_str()) {
-                    (2, "replicas" | "workers" | "shards") => true,
-                    (2 | 3, "hit") => true,
-                    _ => false,
-                };
+                let known = matches!(
+                    (segs.len(), field.name.as_str()),
+                    (2, "replicas" | "workers" | "shards") | (2 | 3, "hit")
+                );
                 if !known {
                     let help = match did_you_mean(&field.name, SETTABLE.iter().copied()) {
                         Some(s) => s,
@@ -233,6 +232,11 @@ impl Checker<'_> {
             return None;
         }
         let (name, metric) = (&segs[0], &segs[1]);
+        if self.declared_workloads.contains(&name.name)
+            && !model.workloads.iter().any(|w| w.name == name.name)
+        {
+            return None;
+        }
         if model.workloads.iter().any(|w| w.name == name.name) {
             let is_stat = metric.name == "mean"
                 || (metric.name.starts_with('p')
@@ -323,6 +327,10 @@ impl Checker<'_> {
     fn workload_name(&mut self, w: &ast::Ident, model: &Model) -> Option<()> {
         if model.workloads.iter().any(|x| x.name == w.name) {
             return Some(());
+        }
+        if self.declared_workloads.contains(&w.name) {
+            // Written but dropped for its own errors, which are already reported.
+            return None;
         }
         let names: Vec<&str> = model.workloads.iter().map(|w| w.name.as_str()).collect();
         let help = did_you_mean(&w.name, names.iter().copied()).unwrap_or_else(|| {

@@ -35,7 +35,7 @@ struct Merged<'a> {
 }
 
 impl Checker<'_> {
-    pub(super) fn service(&mut self, s: &ast::Service, chain: &[ast::Template]) -> Option<Service> {
+    pub(super) fn service(&mut self, s: &ast::Service, chain: &[ast::Template]) -> Service {
         let mut merged = Merged::default();
         // Base template first so nearer bodies override.
         for t in chain.iter().rev() {
@@ -181,7 +181,7 @@ impl Checker<'_> {
         s: &ast::Service,
         chain: &[ast::Template],
         m: Merged<'_>,
-    ) -> Option<Service> {
+    ) -> Service {
         let name = s.name.name.clone();
         let kind = match m.singles.get("kind") {
             Some(Field {
@@ -199,19 +199,32 @@ impl Checker<'_> {
         if kind.is_deployed() {
             self.dns_name(&s.name, "service");
         } else {
-            for (what, f) in &m.singles {
-                if !matches!(*what, "kind" | "cost") {
-                    self.not_for_external(&name, what, f.span);
+            let fields = m
+                .singles
+                .iter()
+                .filter(|(what, _)| !matches!(**what, "kind" | "cost"))
+                .map(|(what, f)| (*what, f.span))
+                .chain(m.env.values().next().map(|kv| ("env", kv.span)))
+                .chain(m.labels.values().next().map(|kv| ("labels", kv.span)))
+                .chain(m.secrets.values().next().map(|(k, _)| ("secret", k.span)));
+            let own = s.body.span;
+            let mut inherited = Vec::new();
+            for (what, span) in fields.collect::<Vec<_>>() {
+                if span.file == own.file && span.start >= own.start && span.end <= own.end {
+                    self.not_for_external(&name, what, span);
+                } else {
+                    inherited.push(format!("`{what}`"));
                 }
             }
-            for (what, span) in [
-                ("env", m.env.values().next().map(|kv| kv.span)),
-                ("labels", m.labels.values().next().map(|kv| kv.span)),
-                ("secret", m.secrets.values().next().map(|(k, _)| k.span)),
-            ] {
-                if let Some(span) = span {
-                    self.not_for_external(&name, what, span);
-                }
+            if let (Some(ext), false) = (&s.extends, inherited.is_empty()) {
+                self.report(
+                    Diagnostic::new(
+                        codes::FIELD_NOT_ALLOWED,
+                        format!("external service `{name}` extends `{}`, whose {} do not apply", ext.name, inherited.join(", ")),
+                    )
+                    .at(ext.span, "a template for deployed services")
+                    .help("an external service is only a latency: drop the `extends`, or drop `kind external` to deploy it"),
+                );
             }
         }
         let mut svc = Service {
@@ -275,11 +288,10 @@ impl Checker<'_> {
             _ => m.endpoints,
         };
         for e in endpoints {
-            if let Some(ep) = self.endpoint(&svc, e) {
-                svc.endpoints.push(ep);
-            }
+            let ep = self.endpoint(&svc, e);
+            svc.endpoints.push(ep);
         }
-        Some(svc)
+        svc
     }
 
     fn service_field(&mut self, svc: &mut Service, f: &Field) {
@@ -405,21 +417,22 @@ impl Checker<'_> {
     pub(super) fn unknown_option(&mut self, field: &str, value: &ast::Ident, choices: &[&str]) {
         let help = match did_you_mean(&value.name, choices.iter().copied()) {
             Some(s) => s,
-            None => format!("`{field}` is one of {}", one_of(choices)),
+            None => format!("the {field} is one of {}", one_of(choices)),
         };
         self.report(
             Diagnostic::new(
                 codes::UNKNOWN_OPTION,
                 format!("unknown {field} `{}`", value.name),
             )
-            .at(value.span, format!("not a {field}"))
+            .at(value.span, format!("unknown {field}"))
             .help(help),
         );
     }
 
-    pub(super) fn dns_name(&mut self, name: &ast::Ident, what: &str) {
+    /// Reports a name Kubernetes would reject; returns whether it is valid.
+    pub(super) fn dns_name(&mut self, name: &ast::Ident, what: &str) -> bool {
         if super::is_dns_label(&name.name) {
-            return;
+            return true;
         }
         let fixed = super::names::to_dns_label(&name.name);
         self.report(
@@ -429,6 +442,7 @@ impl Checker<'_> {
                     "deployed names are DNS-1123 labels: lowercase letters, digits and `-`, starting with a letter, at most 63 characters; try `{fixed}`"
                 )),
         );
+        false
     }
 }
 

@@ -2,7 +2,7 @@
 //! normalised to SI (seconds, requests/s, bytes, cores, plain ratios, dollars per hour).
 
 use super::Checker;
-use crate::diagnostics::{Diagnostic, closest, codes};
+use crate::diagnostics::{Diagnostic, closest, codes, one_of};
 use crate::syntax::ast::{Money, Quantity};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,18 @@ impl Dim {
             Dim::Factor => "`3x`",
             Dim::Count => "`4`",
             Dim::Work => "`96 gpu-hours`",
+        }
+    }
+
+    /// The number with this dimension's most common unit, for a suggestion.
+    fn with_unit(self, number: &str) -> String {
+        match self {
+            Dim::Time => format!("{number}ms"),
+            Dim::Rate => format!("{number} rps"),
+            Dim::Memory => format!("{number}Mi"),
+            Dim::Work => format!("{number} gpu-hours"),
+            Dim::Factor => format!("{number}x"),
+            Dim::Cpu | Dim::Ratio | Dim::Count => number.to_string(),
         }
     }
 
@@ -108,6 +120,7 @@ const MONEY_BASES: &[(&str, f64)] = &[
 impl Checker<'_> {
     /// The quantity in SI units, or `None` after reporting why it does not fit `want`.
     pub fn quantity(&mut self, q: &Quantity, want: Dim, field: &str) -> Option<f64> {
+        let written = self.sources.text(q.span).to_string();
         let Some(unit) = &q.unit else {
             if want.unitless_ok() {
                 return Some(q.value);
@@ -116,21 +129,53 @@ impl Checker<'_> {
                 Diagnostic::new(
                     codes::MISSING_UNIT,
                     format!(
-                        "`{field}` needs {}, and `{}` has no unit",
-                        want.noun(),
-                        q.text
+                        "`{field}` needs {}, and `{written}` has no unit",
+                        want.noun()
                     ),
                 )
-                .at(q.span, format!("{} without a unit", q.text))
-                .help(format!("add a unit, for example {}", want.example())),
+                .at(q.span, "no unit")
+                .help(format!(
+                    "write `{}`; the units of {} are {}",
+                    want.with_unit(&q.text),
+                    want.noun(),
+                    one_of(
+                        &UNITS
+                            .iter()
+                            .filter(|u| u.1 == want)
+                            .map(|u| u.0)
+                            .collect::<Vec<_>>()
+                    )
+                )),
             );
             return None;
         };
+        if want == Dim::Count {
+            let help = if unit.name == "%" {
+                format!("write the fraction: `{field} {}`", q.value / 100.0)
+            } else {
+                format!("write `{field} {}`", q.text)
+            };
+            self.report(
+                Diagnostic::new(
+                    codes::UNEXPECTED_UNIT,
+                    format!("`{field}` takes a plain number, found `{written}`"),
+                )
+                .at(unit.span, "remove this unit")
+                .help(help),
+            );
+            return None;
+        }
         let Some(&(_, dim, mul, div)) = UNITS.iter().find(|u| u.0 == unit.name) else {
             let suggestion = ALIASES
                 .iter()
                 .find(|a| a.0 == unit.name)
                 .map(|a| a.1)
+                .or_else(|| {
+                    closest(
+                        &unit.name,
+                        UNITS.iter().filter(|u| u.1 == want).map(|u| u.0),
+                    )
+                })
                 .or_else(|| closest(&unit.name, UNITS.iter().map(|u| u.0)));
             let help = match suggestion {
                 Some(s) => format!("did you mean `{}{s}`?", q.text),
@@ -147,39 +192,23 @@ impl Checker<'_> {
             );
             return None;
         };
-        if want == Dim::Count {
-            self.report(
-                Diagnostic::new(
-                    codes::UNEXPECTED_UNIT,
-                    format!(
-                        "`{field}` takes a plain number, found `{}`",
-                        self.sources.text(q.span)
-                    ),
-                )
-                .at(unit.span, "remove this unit")
-                .help(format!("write `{field} {}`", q.text)),
-            );
-            return None;
-        }
         if dim != want {
             let hint = match (want, dim) {
                 (Dim::Time, Dim::Rate) => {
-                    " — a rate counts requests per second; a time is how long one takes".to_string()
+                    " — a rate counts requests per second; a time is how long one takes"
                 }
                 (Dim::Rate, Dim::Time) => {
                     " — a time is how long a request takes; a rate counts requests per unit of time"
-                        .to_string()
                 }
-                _ => String::new(),
+                _ => "",
             };
             self.report(
                 Diagnostic::new(
                     codes::WRONG_DIMENSION,
                     format!(
-                        "`{field}` needs {}, found {} `{}`",
+                        "`{field}` needs {}, found {} `{written}`",
                         want.noun(),
-                        dim.noun(),
-                        self.sources.text(q.span)
+                        dim.noun()
                     ),
                 )
                 .at(q.span, format!("this is {}", dim.noun()))
@@ -200,10 +229,14 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(
                     codes::MISSING_UNIT,
-                    format!("`{field}` needs a price per time, such as `$0.5/h`"),
+                    format!("`{field}` needs an amount per time"),
                 )
                 .at(m.span, "no time basis")
-                .help("add `/h`, `/day` or `/month` after the amount"),
+                .help(format!(
+                    "add the period the amount is for: `{}/{}`",
+                    self.sources.text(m.span),
+                    if field == "budget" { "month" } else { "h" }
+                )),
             );
             return None;
         };
@@ -276,7 +309,7 @@ impl Checker<'_> {
                 q.text
             )
         } else {
-            format!("`{field}` is a share of requests: {range}")
+            format!("`{field}` is a fraction: {range}")
         };
         self.report(
             Diagnostic::new(
@@ -299,7 +332,10 @@ impl Checker<'_> {
                     format!("`{field}` must be a whole number, found `{}`", q.text),
                 )
                 .at(q.span, "not a whole number")
-                .help(format!("round it: `{field} {}`", v.round().max(min as f64))),
+                .help(format!(
+                    "use a whole number such as `{}`",
+                    v.round().max(min as f64)
+                )),
             );
             return None;
         }

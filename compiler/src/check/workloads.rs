@@ -122,6 +122,10 @@ impl Checker<'_> {
         let service = model
             .service(&target.service)
             .expect("entry resolved to a service");
+        if self.incomplete.contains(&service.name) {
+            // Its kind and resources come from templates that did not resolve (reported).
+            return None;
+        }
         let job = if is_job {
             if service.kind != ServiceKind::Job {
                 self.report(
@@ -138,7 +142,7 @@ impl Checker<'_> {
                         "this makes the workload a job",
                     )
                     .help(format!(
-                        "add `kind job` to `{}`, or give the workload a `rate` instead",
+                        "add `kind job` to `{}`; for a service that answers requests, replace `every`, `work` and `deadline` with a `rate`",
                         service.name
                     )),
                 );
@@ -314,7 +318,12 @@ impl Checker<'_> {
             let Some(key) = self.resource(&item.resource, &mut seen) else {
                 continue;
             };
-            let Some(v) = self.money_per_hour(&item.price, "price") else {
+            let field = match &key {
+                ResourceKey::Cpu => "cpu".to_string(),
+                ResourceKey::Memory => "memory".to_string(),
+                ResourceKey::Gpu(k) => format!("gpu {k}"),
+            };
+            let Some(v) = self.money_per_hour(&item.price, &field) else {
                 continue;
             };
             match key {

@@ -100,7 +100,21 @@ impl Report {
 
 fn named(sources: &SourceMap, file: FileId) -> NamedSource<String> {
     let f = sources.get(file);
-    NamedSource::new(f.name.clone(), f.text.clone()).with_language("kendall")
+    // Control characters would be written raw into the excerpt; a same-length stand-in keeps
+    // every byte offset valid.
+    let text: String = f
+        .text
+        .chars()
+        .flat_map(|c| {
+            let shown = if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                '?'
+            } else {
+                c
+            };
+            std::iter::repeat_n(shown, if shown == c { 1 } else { c.len_utf8() })
+        })
+        .collect();
+    NamedSource::new(f.name.clone(), text).with_language("kendall")
 }
 
 fn labeled(l: &Label, primary: bool) -> LabeledSpan {

@@ -21,8 +21,8 @@ pub struct Resolved {
     pub root: FileId,
     pub system: Option<ast::System>,
     /// For each service of `system`, in declaration order: the templates it extends, nearest
-    /// first. Empty when it extends nothing or its chain could not be resolved.
-    pub chains: Vec<Vec<ast::Template>>,
+    /// first (empty when it extends nothing), or `None` when the chain could not be resolved.
+    pub chains: Vec<Option<Vec<ast::Template>>>,
 }
 
 /// Where a template is defined: module index, template index within that module.
@@ -34,7 +34,9 @@ struct TemplateRef {
 
 #[derive(Clone, Debug)]
 struct ScopeEntry {
-    target: TemplateRef,
+    /// `None` for a name whose import failed: it is known to be meant, and uses of it are not
+    /// reported again.
+    target: Option<TemplateRef>,
     /// The imported name's span, for imports; `None` for templates defined in the module.
     imported_at: Option<Span>,
 }
@@ -53,9 +55,12 @@ struct Resolver<'a> {
     sources: &'a mut SourceMap,
     diagnostics: Diagnostics,
     modules: Vec<Module>,
-    /// Modules being loaded, for cycle detection: (key, index).
+    /// Keys of the modules being loaded, outermost first, for cycle detection.
     loading: Vec<String>,
 }
+
+/// Lookup failure: `None` when already reported (a failed import), else the diagnostic.
+type LookupError = Option<Box<Diagnostic>>;
 
 /// Resolves the file `name` with contents `bytes`.
 pub fn resolve(
@@ -71,7 +76,7 @@ pub fn resolve(
         modules: Vec::new(),
         loading: Vec::new(),
     };
-    let Some(root) = r.load(name.to_string(), name.to_string(), bytes, false) else {
+    let Some(root) = r.load(name.to_string(), name.to_string(), bytes, false, None) else {
         return (None, r.diagnostics);
     };
     r.check_template_cycles();
@@ -81,8 +86,15 @@ pub fn resolve(
 
 impl Resolver<'_> {
     /// Parses and registers one module and, recursively, what it imports. Returns its index,
-    /// or `None` when it could not be parsed.
-    fn load(&mut self, key: String, display: String, bytes: &[u8], is_std: bool) -> Option<usize> {
+    /// or `None` when it could not be parsed. `imported_at` is the `use` that asked for it.
+    fn load(
+        &mut self,
+        key: String,
+        display: String,
+        bytes: &[u8],
+        is_std: bool,
+        imported_at: Option<Span>,
+    ) -> Option<usize> {
         let (text, utf8_error) = match std::str::from_utf8(bytes) {
             Ok(t) => (t.to_string(), None),
             Err(e) => (
@@ -90,13 +102,13 @@ impl Resolver<'_> {
                 Some(e.valid_up_to()),
             ),
         };
+        let binary = bytes.contains(&0);
         let file = self.sources.add(display, text);
         if let Some(at) = utf8_error {
-            self.diagnostics.push(syntax::not_utf8(file, at));
+            self.diagnostics.push(syntax::not_utf8(file, at, binary));
             return None;
         }
-        let text = self.sources.get(file).text.clone();
-        let ast = match syntax::parse(file, &text) {
+        let ast = match syntax::parse(file, &self.sources.get(file).text) {
             Ok(ast) => ast,
             Err(errors) => {
                 self.diagnostics.extend(errors);
@@ -104,11 +116,22 @@ impl Resolver<'_> {
             }
         };
         if ast.items.is_empty() {
-            self.diagnostics.push(
-                Diagnostic::new(codes::EMPTY_FILE, "file is empty")
-                    .at(Span::new(file, 0, 0), "nothing here")
-                    .help("a design needs a `system NAME { … }`; a library module needs at least one `template`"),
-            );
+            let f = self.sources.get(file);
+            let what = if f.text.trim().is_empty() {
+                "is empty"
+            } else {
+                "holds only comments"
+            };
+            let d = Diagnostic::new(codes::EMPTY_FILE, format!("`{}` {what}", f.name));
+            let d = match imported_at {
+                Some(at) => d
+                    .at(at, "imported here")
+                    .help("an imported module needs at least one `template`"),
+                None => d.at(Span::new(file, 0, 0), "nothing here").help(
+                    "a design needs a `system NAME { … }`; a library module needs at least one `template`",
+                ),
+            };
+            self.diagnostics.push(d);
             return None;
         }
         let index = self.modules.len();
@@ -126,21 +149,7 @@ impl Resolver<'_> {
             match item {
                 ast::TopItem::Use(u) => uses.push(u),
                 ast::TopItem::Template(t) => self.modules[index].templates.push(t),
-                ast::TopItem::System(s) => {
-                    if let Some(first) = &self.modules[index].system {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                codes::SECOND_SYSTEM,
-                                format!("a second system `{}` in one file", s.name.name),
-                            )
-                            .at(s.name.span, "second system")
-                            .with(first.name.span, "the first system is here")
-                            .help("put each system in its own file; share templates with `use \"./file.arch\".{…}`"),
-                        );
-                    } else {
-                        self.modules[index].system = Some(s);
-                    }
-                }
+                ast::TopItem::System(s) => self.add_system(index, s),
             }
         }
         self.define_locals(index);
@@ -149,6 +158,21 @@ impl Resolver<'_> {
         }
         self.loading.pop();
         Some(index)
+    }
+
+    fn add_system(&mut self, index: usize, s: ast::System) {
+        match &self.modules[index].system {
+            Some(first) => self.diagnostics.push(
+                Diagnostic::new(
+                    codes::SECOND_SYSTEM,
+                    format!("a second system `{}` in one file", s.name.name),
+                )
+                .at(s.name.span, "second system")
+                .with(first.name.span, "the first system is here")
+                .help("put each system in its own file; share templates with `use \"./file.arch\".{…}`"),
+            ),
+            None => self.modules[index].system = Some(s),
+        }
     }
 
     fn define_locals(&mut self, index: usize) {
@@ -163,10 +187,10 @@ impl Resolver<'_> {
             scope.insert(
                 t.name.name.clone(),
                 ScopeEntry {
-                    target: TemplateRef {
+                    target: Some(TemplateRef {
                         module: index,
                         index: i,
-                    },
+                    }),
                     imported_at: None,
                 },
             );
@@ -175,27 +199,46 @@ impl Resolver<'_> {
     }
 
     fn import(&mut self, importer: usize, u: &ast::Use) {
-        let Some(module) = self.load_import(importer, u) else {
-            return;
-        };
+        let module = self.load_import(importer, u);
         for name in &u.names {
-            let Some(entry) = self.modules[module].scope.get(&name.name).cloned() else {
-                self.diagnostics.push(self.unknown_import(module, name));
-                continue;
+            let target = match module {
+                Some(m) => match self.modules[m].scope.get(&name.name) {
+                    Some(entry) => entry.target,
+                    None => {
+                        self.diagnostics.push(self.unknown_import(m, name));
+                        None
+                    }
+                },
+                None => None,
             };
-            let scope = &self.modules[importer].scope;
-            if let Some(prev) = scope.get(&name.name) {
-                let prev_span = prev
-                    .imported_at
-                    .unwrap_or_else(|| self.template(prev.target).name.span);
-                self.diagnostics
-                    .push(duplicate("template", name, prev_span));
+            if let Some(prev) = self.modules[importer].scope.get(&name.name) {
+                let d = match (prev.imported_at, prev.target) {
+                    (Some(first), _) => Diagnostic::new(
+                        codes::DUPLICATE,
+                        format!("`{}` is imported twice", name.name),
+                    )
+                    .at(name.span, "imported again here")
+                    .with(first, "first imported here")
+                    .help(format!("remove the second `{}`", name.name)),
+                    (None, Some(local)) => Diagnostic::new(
+                        codes::DUPLICATE,
+                        format!("template `{}` is both imported and defined here", name.name),
+                    )
+                    .at(self.template(local).name.span, "defined here")
+                    .with(name.span, "imported here")
+                    .help(format!(
+                        "rename the local template, or remove `{}` from the `use` list",
+                        name.name
+                    )),
+                    (None, None) => continue,
+                };
+                self.diagnostics.push(d);
                 continue;
             }
             self.modules[importer].scope.insert(
                 name.name.clone(),
                 ScopeEntry {
-                    target: entry.target,
+                    target,
                     imported_at: Some(name.span),
                 },
             );
@@ -208,44 +251,36 @@ impl Resolver<'_> {
             ast::UseSource::Std { module, span } => {
                 let path = module.join(".");
                 let key = format!("std.{path}");
-                match stdlib::module(&path) {
-                    Some((display, text)) => (
-                        key,
-                        display.to_string(),
-                        *span,
-                        text.as_bytes().to_vec(),
-                        true,
-                    ),
-                    None => {
-                        let mut d = Diagnostic::new(
+                let Some((display, text)) = stdlib::module(&path) else {
+                    let known: Vec<String> = stdlib::names().map(|n| format!("std.{n}")).collect();
+                    let help = did_you_mean(&key, known.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("the standard library has {}", one_of(&known)));
+                    self.diagnostics.push(
+                        Diagnostic::new(
                             codes::UNKNOWN_MODULE,
                             format!("no module `{key}` in the standard library"),
                         )
-                        .at(*span, "unknown module");
-                        let known: Vec<String> =
-                            stdlib::names().map(|n| format!("std.{n}")).collect();
-                        d = d.help(match did_you_mean(&key, known.iter().map(String::as_str)) {
-                            Some(s) => s,
-                            None => format!("the standard library has {}", one_of(&known)),
-                        });
-                        self.diagnostics.push(d);
-                        return None;
-                    }
-                }
+                        .at(*span, "unknown module")
+                        .help(help),
+                    );
+                    return None;
+                };
+                (
+                    key,
+                    display.to_string(),
+                    *span,
+                    text.as_bytes().to_vec(),
+                    true,
+                )
             }
             ast::UseSource::File(path) => {
-                let from = &self.modules[importer].key;
                 let key = if self.modules[importer].is_std {
                     path.value.clone()
                 } else {
-                    join(from, &path.value)
+                    join(&self.modules[importer].key, &path.value)
                 };
-                if let Some(existing) = self.modules.iter().position(|m| m.key == key) {
-                    if self.loading.contains(&key) {
-                        self.cycle(&key, path.span);
-                        return None;
-                    }
-                    return Some(existing);
+                if let Some(existing) = self.existing(&key, path.span) {
+                    return existing;
                 }
                 match self.loader.read(&key) {
                     Ok(bytes) => (key.clone(), key, path.span, bytes, false),
@@ -263,14 +298,21 @@ impl Resolver<'_> {
                 }
             }
         };
-        if let Some(existing) = self.modules.iter().position(|m| m.key == key) {
-            if self.loading.contains(&key) {
-                self.cycle(&key, span);
-                return None;
-            }
-            return Some(existing);
+        if let Some(existing) = self.existing(&key, span) {
+            return existing;
         }
-        self.load(key, display, &bytes, is_std)
+        self.load(key, display, &bytes, is_std, Some(span))
+    }
+
+    /// `Some(module)` when `key` is already loaded, `Some(None)` when loading it now would be a
+    /// cycle (reported here), `None` when it is new.
+    fn existing(&mut self, key: &str, span: Span) -> Option<Option<usize>> {
+        let index = self.modules.iter().position(|m| m.key == key)?;
+        if self.loading.iter().any(|k| k == key) {
+            self.cycle(key, span);
+            return Some(None);
+        }
+        Some(Some(index))
     }
 
     fn cycle(&mut self, key: &str, span: Span) {
@@ -292,16 +334,20 @@ impl Resolver<'_> {
     fn unknown_import(&self, module: usize, name: &ast::Ident) -> Diagnostic {
         let m = &self.modules[module];
         let shown = self.sources.get(m.file).name.clone();
-        if let Some(sys) = &m.system {
-            let is_service = sys
-                .items
+        let is_service = m.system.as_ref().is_some_and(|sys| {
+            sys.items
                 .iter()
-                .any(|i| matches!(i, ast::SystemItem::Service(s) if s.name.name == name.name));
-            if is_service {
-                return Diagnostic::new(codes::UNKNOWN_IMPORT, format!("`{}` is a service in `{shown}`, not a template", name.name))
-                    .at(name.span, "not importable")
-                    .help("only templates can be imported; turn the service into a `template` and extend it");
-            }
+                .any(|i| matches!(i, ast::SystemItem::Service(s) if s.name.name == name.name))
+        });
+        if is_service {
+            return Diagnostic::new(
+                codes::UNKNOWN_IMPORT,
+                format!("`{}` is a service in `{shown}`, not a template", name.name),
+            )
+            .at(name.span, "not importable")
+            .help(
+                "only templates can be imported; turn the service into a `template` and extend it",
+            );
         }
         let d = Diagnostic::new(
             codes::UNKNOWN_IMPORT,
@@ -320,37 +366,46 @@ impl Resolver<'_> {
         &self.modules[r.module].templates[r.index]
     }
 
-    /// The template `name` refers to from `module`, or a diagnostic.
-    fn lookup(&self, module: usize, name: &ast::Ident) -> Result<TemplateRef, Diagnostic> {
+    /// The template `name` refers to from `module`.
+    fn lookup(&self, module: usize, name: &ast::Ident) -> Result<TemplateRef, LookupError> {
         if let Some(e) = self.modules[module].scope.get(&name.name) {
-            return Ok(e.target);
+            return e.target.ok_or(None);
         }
         let names: Vec<&str> = self.modules[module]
             .scope
             .keys()
             .map(String::as_str)
             .collect();
-        let d = Diagnostic::new(
-            codes::UNKNOWN_TEMPLATE,
-            format!("no template named `{}`", name.name),
-        )
-        .at(name.span, "not found");
-        Err(match did_you_mean(&name.name, names.iter().copied()) {
-            Some(s) => d.help(s),
-            None => d.help(format!(
-                "define `template {} {{ … }}` or import it, e.g. `use std.ml.{{{}}}`",
-                name.name, name.name
-            )),
-        })
+        let in_std = stdlib::names().find(|m| {
+            stdlib::module(m).is_some_and(|(_, text)| defines_template(text, &name.name))
+        });
+        let help = match (did_you_mean(&name.name, names.iter().copied()), in_std) {
+            (Some(s), _) => s,
+            (None, Some(m)) => format!(
+                "the standard library has it: add `use std.{m}.{{{}}}`",
+                name.name
+            ),
+            (None, None) => format!(
+                "define `template {} {{ … }}`, or import it from the file that defines it",
+                name.name
+            ),
+        };
+        Err(Some(Box::new(
+            Diagnostic::new(
+                codes::UNKNOWN_TEMPLATE,
+                format!("no template named `{}`", name.name),
+            )
+            .at(name.span, "not found")
+            .help(help),
+        )))
     }
 
-    /// The chain of templates above `start`, nearest first, stopping at a cycle or an unknown
-    /// name (which are reported elsewhere).
+    /// The templates above a service, nearest first, stopping at a cycle (reported elsewhere).
     fn chain_from(
         &self,
         module: usize,
         extends: &ast::Ident,
-    ) -> Result<Vec<TemplateRef>, Diagnostic> {
+    ) -> Result<Vec<TemplateRef>, LookupError> {
         let mut chain = Vec::new();
         let mut current = self.lookup(module, extends)?;
         loop {
@@ -358,15 +413,15 @@ impl Resolver<'_> {
                 return Ok(chain);
             }
             chain.push(current);
-            let t = self.template(current);
-            match &t.extends {
+            match &self.template(current).extends {
                 None => return Ok(chain),
                 Some(parent) => current = self.lookup(current.module, parent)?,
             }
         }
     }
 
-    /// Reports each `extends` cycle once, at its first template in source order.
+    /// Reports unknown `extends` of templates, and each `extends` cycle once, at its first
+    /// template in source order.
     fn check_template_cycles(&mut self) {
         let mut found = Vec::new();
         for (m, module) in self.modules.iter().enumerate() {
@@ -376,9 +431,12 @@ impl Resolver<'_> {
                     index: i,
                 };
                 let Some(parent) = &t.extends else { continue };
-                let Ok(mut current) = self.lookup(m, parent) else {
-                    found.push(self.lookup(m, parent).unwrap_err());
-                    continue;
+                let mut current = match self.lookup(m, parent) {
+                    Ok(t) => t,
+                    Err(d) => {
+                        found.extend(d.map(|d| *d));
+                        continue;
+                    }
                 };
                 let mut path = vec![me];
                 while current != me && !path.contains(&current) {
@@ -393,53 +451,62 @@ impl Resolver<'_> {
                     .iter()
                     .all(|r| (r.module, r.index) >= (me.module, me.index));
                 if current == me && is_first {
-                    let mut names: Vec<String> = path
-                        .iter()
-                        .map(|r| format!("`{}`", self.template(*r).name.name))
-                        .collect();
-                    names.push(format!("`{}`", t.name.name));
-                    let mut d = Diagnostic::new(
-                        codes::TEMPLATE_CYCLE,
-                        format!(
-                            "templates extend each other in a cycle: {}",
-                            names.join(" → ")
-                        ),
-                    )
-                    .at(parent.span, "this `extends` starts the cycle");
-                    for r in &path[1..] {
-                        if let Some(p) = &self.template(*r).extends {
-                            d = d.with(p.span, "part of the cycle");
-                        }
-                    }
-                    found.push(d.help("a template cannot extend itself, directly or through others; remove one `extends`"));
+                    found.push(self.template_cycle(t, parent, &path));
                 }
             }
         }
         self.diagnostics.extend(found);
     }
 
+    fn template_cycle(
+        &self,
+        t: &ast::Template,
+        parent: &ast::Ident,
+        path: &[TemplateRef],
+    ) -> Diagnostic {
+        let mut names: Vec<String> = path
+            .iter()
+            .map(|r| format!("`{}`", self.template(*r).name.name))
+            .collect();
+        names.push(format!("`{}`", t.name.name));
+        let mut d = Diagnostic::new(
+            codes::TEMPLATE_CYCLE,
+            format!(
+                "templates extend each other in a cycle: {}",
+                names.join(" → ")
+            ),
+        )
+        .at(parent.span, "this `extends` starts the cycle");
+        for r in &path[1..] {
+            if let Some(p) = &self.template(*r).extends {
+                d = d.with(p.span, "part of the cycle");
+            }
+        }
+        d.help("a template cannot extend itself, directly or through others; remove one `extends`")
+    }
+
     fn finish(&mut self, root: usize) -> Resolved {
         let mut used: Vec<TemplateRef> = Vec::new();
         let mut chains = Vec::new();
         let system = self.modules[root].system.clone();
-        if let Some(sys) = &system {
-            for item in &sys.items {
-                let ast::SystemItem::Service(s) = item else {
-                    continue;
-                };
-                let Some(ext) = &s.extends else {
-                    chains.push(Vec::new());
-                    continue;
-                };
-                match self.chain_from(root, ext) {
-                    Ok(chain) => {
-                        used.extend(chain.iter().copied());
-                        chains.push(chain.iter().map(|r| self.template(*r).clone()).collect());
-                    }
-                    Err(d) => {
-                        self.diagnostics.push(d);
-                        chains.push(Vec::new());
-                    }
+        for item in system.iter().flat_map(|s| &s.items) {
+            let ast::SystemItem::Service(s) = item else {
+                continue;
+            };
+            let Some(ext) = &s.extends else {
+                chains.push(Some(Vec::new()));
+                continue;
+            };
+            match self.chain_from(root, ext) {
+                Ok(chain) => {
+                    used.extend(chain.iter().copied());
+                    chains.push(Some(
+                        chain.iter().map(|r| self.template(*r).clone()).collect(),
+                    ));
+                }
+                Err(d) => {
+                    self.diagnostics.extend(d.map(|d| *d));
+                    chains.push(None);
                 }
             }
         }
@@ -452,39 +519,35 @@ impl Resolver<'_> {
     }
 
     /// Unused templates and imports of the root file. A file without a system is a library
-    /// whose templates are meant for others, so it gets no such warnings.
+    /// whose templates are meant for others, so it gets no such warnings; after errors an
+    /// unresolved name makes the guess unreliable, so neither does a broken design.
     fn warn_unused(&mut self, root: usize, used: &[TemplateRef], has_system: bool) {
-        if !has_system {
+        if !has_system || self.diagnostics.has_errors() {
             return;
         }
         let mut warnings = Vec::new();
         for entry in self.modules[root].scope.values() {
-            if used.contains(&entry.target) {
+            let Some(target) = entry.target else { continue };
+            if used.contains(&target) {
                 continue;
             }
-            match entry.imported_at {
-                Some(at) => warnings.push(
-                    Diagnostic::new(
-                        codes::UNUSED_IMPORT,
-                        format!("`{}` is imported but never used", self.sources.text(at)),
-                    )
-                    .at(at, "unused import")
-                    .help(
-                        "remove it from the `use` list, or extend it with `service NAME extends …`",
-                    ),
-                ),
+            warnings.push(match entry.imported_at {
+                Some(at) => Diagnostic::new(
+                    codes::UNUSED_IMPORT,
+                    format!("`{}` is imported but never used", self.sources.text(at)),
+                )
+                .at(at, "unused import")
+                .help("remove it from the `use` list, or extend it with `service NAME extends …`"),
                 None => {
-                    let t = self.template(entry.target);
-                    warnings.push(
-                        Diagnostic::new(
-                            codes::UNUSED_TEMPLATE,
-                            format!("template `{}` is never used", t.name.name),
-                        )
-                        .at(t.name.span, "no service extends it")
-                        .help("remove it, or use it with `service NAME extends …`"),
-                    );
+                    let t = self.template(target);
+                    Diagnostic::new(
+                        codes::UNUSED_TEMPLATE,
+                        format!("template `{}` is never used", t.name.name),
+                    )
+                    .at(t.name.span, "no service extends it")
+                    .help("remove it, or use it with `service NAME extends …`")
                 }
-            }
+            });
         }
         self.diagnostics.extend(warnings);
     }
@@ -500,6 +563,14 @@ fn duplicate(what: &str, name: &ast::Ident, previous: Span) -> Diagnostic {
     .help(format!("rename one of them; {what} names must be unique"))
 }
 
+/// Whether a module's text defines `template NAME` (for import suggestions).
+fn defines_template(text: &str, name: &str) -> bool {
+    text.lines().any(|l| {
+        let mut words = l.split_whitespace();
+        words.next() == Some("template") && words.next() == Some(name)
+    })
+}
+
 /// An I/O error in words, without the "(os error 2)" noise.
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
@@ -508,8 +579,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::IsADirectory => "it is a directory".into(),
         _ => {
             let s = e.to_string();
-            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
-            s.to_lowercase()
+            s.split(" (os error").next().unwrap_or(&s).to_lowercase()
         }
     }
 }

@@ -27,10 +27,11 @@ pub fn diagnose(file: FileId, text: &str, error: Error<Rule>) -> Diagnostic {
     };
     wanted.sort();
     wanted.dedup();
-    let what = if found.is_empty() {
-        "end of file".to_string()
-    } else {
-        format!("`{found}`")
+    let control = found.chars().next().filter(|c| c.is_control());
+    let what = match control {
+        _ if found.is_empty() => "end of file".to_string(),
+        Some(c) => format!("control character `{}`", c.escape_unicode()),
+        None => format!("`{found}`"),
     };
     let label = match group(&wanted) {
         Some(g) => format!("expected {g}"),
@@ -39,7 +40,10 @@ pub fn diagnose(file: FileId, text: &str, error: Error<Rule>) -> Diagnostic {
     };
     let mut d =
         Diagnostic::new(codes::UNEXPECTED_INPUT, format!("unexpected {what}")).at(span, label);
-    if let Some(help) = hint(&wanted, &found) {
+    if control.is_some() {
+        return d.help("remove it: `.arch` files are plain text");
+    }
+    if let Some(help) = hint(&wanted, found) {
         d = d.help(help);
     }
     d
@@ -116,6 +120,22 @@ fn list(items: &[String]) -> String {
 
 fn hint(wanted: &[String], found: &str) -> Option<String> {
     let has = |w: &str| wanted.iter().any(|x| x == w);
+    if let Some((_, unit)) = UNIT_SPELLINGS.iter().find(|(w, _)| *w == found) {
+        return Some(format!(
+            "did you mean `{unit}`? a unit follows its number, as in `100{unit}`"
+        ));
+    }
+    if KEYWORDS.contains(&found) {
+        return Some(match home(found) {
+            Some(home) => format!("`{found}` belongs in {home}, not here"),
+            None => format!("`{found}` cannot appear here"),
+        });
+    }
+    if has("an amount such as `$0.5/h`") {
+        return Some(
+            "amounts start with `$` and name their period: `$0.5/h`, `$40000/month`".into(),
+        );
+    }
     if found
         .chars()
         .next()
@@ -140,6 +160,39 @@ fn hint(wanted: &[String], found: &str) -> Option<String> {
         return Some("see `docs/language.md` for the fields a service takes".into());
     }
     None
+}
+
+/// Units from other tools, written spaced after a number where the grammar expects a statement.
+const UNIT_SPELLINGS: &[(&str, &str)] = &[
+    ("qps", "rps"),
+    ("req", "rps"),
+    ("sec", "s"),
+    ("secs", "s"),
+    ("seconds", "s"),
+    ("msec", "ms"),
+    ("mins", "min"),
+    ("minutes", "min"),
+    ("hr", "h"),
+    ("hrs", "h"),
+    ("hours", "h"),
+];
+
+/// Where a misplaced keyword belongs.
+fn home(keyword: &str) -> Option<&'static str> {
+    Some(match keyword {
+        "image" | "port" | "protocol" | "cpu" | "memory" | "gpu" | "workers" | "replicas"
+        | "shards" | "balance" | "kind" | "env" | "labels" | "secret" | "cost" | "health"
+        | "warmup" | "endpoint" => "a `service` or `template`",
+        "time" | "call" | "cache" | "batch" => "an `endpoint` (or a short-form `service`)",
+        "when" | "times" | "async" | "timeout" | "retries" => "a `call`, after its target",
+        "entry" | "rate" | "arrivals" | "slo" | "every" | "work" | "deadline" => "a `workload`",
+        "load" | "fail" | "set" | "expect" => "a `scenario`",
+        "service" | "workload" | "scenario" | "deploy" | "pricing" | "cluster" | "budget" => {
+            "a `system { … }`"
+        }
+        "use" | "template" | "system" => "the top level of a file",
+        _ => return None,
+    })
 }
 
 /// Every keyword, for did-you-mean on a misspelt statement.

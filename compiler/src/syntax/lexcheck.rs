@@ -59,9 +59,9 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
                 stack.push((open, i));
                 if stack.len() > MAX_DEPTH {
                     out.push(
-                        Diagnostic::new(codes::NESTING_TOO_DEEP, format!("blocks nested more than {MAX_DEPTH} deep"))
+                        Diagnostic::new(codes::NESTING_TOO_DEEP, "blocks nested too deeply")
                             .at(span(i, i + 1), "too deep here")
-                            .help("`parallel` groups may nest at most 256 levels; flatten the groups, since a group inside a group adds nothing"),
+                            .help("`parallel` groups may nest at most 256 levels; a group directly inside another adds nothing, so flatten them"),
                     );
                     return out;
                 }

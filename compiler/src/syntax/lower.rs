@@ -115,7 +115,7 @@ struct Lower {
 impl Lower {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, s.start(), tight_end(pair))
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -737,4 +737,42 @@ impl Lower {
 fn parse_number(text: &str) -> f64 {
     let digits: String = text.chars().filter(|&c| c != '_').collect();
     digits.parse().unwrap_or(f64::INFINITY)
+}
+
+/// Where a pair's last token ends. A rule that ends in an optional part (`call x` without
+/// modifiers, `batch max 8` without `wait`) has already skipped the whitespace and comments
+/// before it when the part turns out absent; pest keeps them in the pair, but a label should
+/// stop at the last thing written.
+fn tight_end(pair: &Pair<'_, Rule>) -> usize {
+    let end = pair.as_span().end();
+    let Some(last) = pair.clone().into_inner().last() else {
+        return end;
+    };
+    let last_end = last.as_span().end();
+    let gap = &pair.get_input()[last_end..end];
+    if is_trivia(gap) {
+        tight_end(&last)
+    } else {
+        end
+    }
+}
+
+/// Whether `s` is only whitespace and comments.
+fn is_trivia(mut s: &str) -> bool {
+    loop {
+        s = s.trim_start_matches([' ', '\t', '\r', '\n', '\u{FEFF}']);
+        if s.is_empty() {
+            return true;
+        }
+        if let Some(rest) = s.strip_prefix("//") {
+            s = rest.find('\n').map_or("", |i| &rest[i..]);
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            match rest.find("*/") {
+                Some(i) => s = &rest[i + 2..],
+                None => return false,
+            }
+        } else {
+            return false;
+        }
+    }
 }

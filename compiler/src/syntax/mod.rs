@@ -29,11 +29,14 @@ pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
 }
 
 /// The diagnostic for bytes that are not UTF-8; `valid_up_to` is where decoding failed.
-pub fn not_utf8(file: FileId, valid_up_to: usize) -> Diagnostic {
-    Diagnostic::new(codes::NOT_UTF8, "file is not valid utf-8")
-        .at(
-            Span::new(file, valid_up_to, valid_up_to + 1),
-            "this byte is not utf-8",
-        )
-        .help("save the file as utf-8; `.arch` files are text")
+pub fn not_utf8(file: FileId, valid_up_to: usize, binary: bool) -> Diagnostic {
+    let d = Diagnostic::new(codes::NOT_UTF8, "file is not valid utf-8").at(
+        Span::new(file, valid_up_to, valid_up_to + 1),
+        "this byte is not utf-8",
+    );
+    if binary {
+        d.help("this looks like a binary file, not a design: check the path")
+    } else {
+        d.help("save the file as utf-8; `.arch` files are text")
+    }
 }
