@@ -119,7 +119,15 @@ pub fn check(
     };
     if let Some(system) = &resolved.system {
         model.system = Some(system.name.name.clone());
-        c.system(system, &resolved.chains, &mut model);
+        let chains: Vec<Option<Vec<&ast::Template>>> = resolved
+            .chains
+            .iter()
+            .map(|c| {
+                c.as_ref()
+                    .map(|c| c.iter().map(|&i| &resolved.templates[i]).collect())
+            })
+            .collect();
+        c.system(system, &chains, &mut model);
     }
     let ok = !c.diagnostics.has_errors();
     (ok.then_some(model), c.diagnostics)
@@ -129,7 +137,7 @@ impl Checker<'_> {
     fn system(
         &mut self,
         system: &ast::System,
-        chains: &[Option<Vec<ast::Template>>],
+        chains: &[Option<Vec<&ast::Template>>],
         model: &mut Model,
     ) {
         let mut constraint_spans: BTreeMap<&str, Span> = BTreeMap::new();

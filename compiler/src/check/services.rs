@@ -35,7 +35,7 @@ struct Merged<'a> {
 }
 
 impl Checker<'_> {
-    pub(super) fn service(&mut self, s: &ast::Service, chain: &[ast::Template]) -> Service {
+    pub(super) fn service(&mut self, s: &ast::Service, chain: &[&ast::Template]) -> Service {
         let mut merged = Merged::default();
         // Base template first so nearer bodies override.
         for t in chain.iter().rev() {
@@ -179,7 +179,7 @@ impl Checker<'_> {
     fn build_service(
         &mut self,
         s: &ast::Service,
-        chain: &[ast::Template],
+        chain: &[&ast::Template],
         m: Merged<'_>,
     ) -> Service {
         let name = s.name.name.clone();

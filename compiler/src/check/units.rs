@@ -120,7 +120,8 @@ const MONEY_BASES: &[(&str, f64)] = &[
 impl Checker<'_> {
     /// The quantity in SI units, or `None` after reporting why it does not fit `want`.
     pub fn quantity(&mut self, q: &Quantity, want: Dim, field: &str) -> Option<f64> {
-        let written = self.sources.text(q.span).to_string();
+        let sources = self.sources;
+        let written = || sources.text(q.span);
         let Some(unit) = &q.unit else {
             if want.unitless_ok() {
                 return Some(q.value);
@@ -129,8 +130,9 @@ impl Checker<'_> {
                 Diagnostic::new(
                     codes::MISSING_UNIT,
                     format!(
-                        "`{field}` needs {}, and `{written}` has no unit",
-                        want.noun()
+                        "`{field}` needs {}, and `{}` has no unit",
+                        want.noun(),
+                        written()
                     ),
                 )
                 .at(q.span, "no unit")
@@ -158,7 +160,7 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(
                     codes::UNEXPECTED_UNIT,
-                    format!("`{field}` takes a plain number, found `{written}`"),
+                    format!("`{field}` takes a plain number, found `{}`", written()),
                 )
                 .at(unit.span, "remove this unit")
                 .help(help),
@@ -206,9 +208,10 @@ impl Checker<'_> {
                 Diagnostic::new(
                     codes::WRONG_DIMENSION,
                     format!(
-                        "`{field}` needs {}, found {} `{written}`",
+                        "`{field}` needs {}, found {} `{}`",
                         want.noun(),
-                        dim.noun()
+                        dim.noun(),
+                        written()
                     ),
                 )
                 .at(q.span, format!("this is {}", dim.noun()))

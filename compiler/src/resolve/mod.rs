@@ -20,9 +20,12 @@ use std::collections::BTreeMap;
 pub struct Resolved {
     pub root: FileId,
     pub system: Option<ast::System>,
-    /// For each service of `system`, in declaration order: the templates it extends, nearest
-    /// first (empty when it extends nothing), or `None` when the chain could not be resolved.
-    pub chains: Vec<Option<Vec<ast::Template>>>,
+    /// Every template of every module.
+    pub templates: Vec<ast::Template>,
+    /// For each service of `system`, in declaration order: indices into `templates` of the
+    /// templates it extends, nearest first (empty when it extends nothing), or `None` when the
+    /// chain could not be resolved.
+    pub chains: Vec<Option<Vec<usize>>>,
 }
 
 /// Where a template is defined: module index, template index within that module.
@@ -487,8 +490,8 @@ impl Resolver<'_> {
 
     fn finish(&mut self, root: usize) -> Resolved {
         let mut used: Vec<TemplateRef> = Vec::new();
-        let mut chains = Vec::new();
-        let system = self.modules[root].system.clone();
+        let mut chains: Vec<Option<Vec<TemplateRef>>> = Vec::new();
+        let system = self.modules[root].system.take();
         for item in system.iter().flat_map(|s| &s.items) {
             let ast::SystemItem::Service(s) = item else {
                 continue;
@@ -500,9 +503,7 @@ impl Resolver<'_> {
             match self.chain_from(root, ext) {
                 Ok(chain) => {
                     used.extend(chain.iter().copied());
-                    chains.push(Some(
-                        chain.iter().map(|r| self.template(*r).clone()).collect(),
-                    ));
+                    chains.push(Some(chain));
                 }
                 Err(d) => {
                     self.diagnostics.extend(d.map(|d| *d));
@@ -511,9 +512,21 @@ impl Resolver<'_> {
             }
         }
         self.warn_unused(root, &used, system.is_some());
+        // Flatten the templates so the checker can borrow them by index.
+        let mut offsets = Vec::with_capacity(self.modules.len());
+        let mut templates = Vec::new();
+        for m in &mut self.modules {
+            offsets.push(templates.len());
+            templates.append(&mut m.templates);
+        }
+        let chains = chains
+            .into_iter()
+            .map(|c| c.map(|c| c.iter().map(|r| offsets[r.module] + r.index).collect()))
+            .collect();
         Resolved {
             root: self.modules[root].file,
             system,
+            templates,
             chains,
         }
     }

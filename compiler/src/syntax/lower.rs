@@ -745,7 +745,7 @@ fn parse_number(text: &str) -> f64 {
 /// stop at the last thing written.
 fn tight_end(pair: &Pair<'_, Rule>) -> usize {
     let end = pair.as_span().end();
-    let Some(last) = pair.clone().into_inner().last() else {
+    let Some(last) = pair.clone().into_inner().next_back() else {
         return end;
     };
     let last_end = last.as_span().end();
