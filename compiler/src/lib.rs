@@ -13,6 +13,31 @@
 //! Every stage reports [`diagnostics::Diagnostic`]s with stable codes and keeps going, so one
 //! run shows every error of a design. The core does no I/O: files come through a
 //! [`resolve::SourceLoader`]; the `kendall` binary does the rest.
+//!
+//! ```
+//! use kendall::resolve::MemoryLoader;
+//!
+//! let design = r#"
+//!     system shop {
+//!       workload browse { entry web.page  rate 120 rpm  slo p99 < 200ms }
+//!       service web { endpoint page { time exp(4ms)  call db } }
+//!       service db { time lognormal(mean 2ms, cv 1.5) }
+//!     }
+//! "#;
+//! let compiled = kendall::compile("shop.arch", design.as_bytes(), &MemoryLoader::new());
+//! assert!(compiled.diagnostics.is_empty());
+//! let model = compiled.model.unwrap();
+//! assert_eq!(model.workloads[0].rate_rps, 2.0); // 120 rpm
+//! assert_eq!(model.workloads[0].slos[0].target_s, 0.2);
+//! assert_eq!(model.service("web").unwrap().endpoints[0].steps.len(), 1);
+//!
+//! // A typo is an error with a code, a span and a suggestion.
+//! let typo = design.replace("call db", "call dbb");
+//! let compiled = kendall::compile("shop.arch", typo.as_bytes(), &MemoryLoader::new());
+//! let error = compiled.diagnostics.iter().next().unwrap();
+//! assert_eq!(error.code.id, "E0302");
+//! assert_eq!(error.help.as_deref(), Some("did you mean `db`?"));
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod check;
