@@ -140,7 +140,7 @@ impl Checker<'_> {
         Some(Arrivals::Trace {
             file: file.value.clone(),
             arrivals: times.len() as u64,
-            rate_rps: 1.0 / mean,
+            rate_rps: gaps.len() as f64 / (times[times.len() - 1] - times[0]),
             scv: var / (mean * mean),
         })
     }

@@ -21,7 +21,10 @@ impl Checker<'_> {
             // A job's work is its workload's `work`; its endpoints only say what it touches.
             None if svc.kind == ServiceKind::Job => Some(ServiceTime::Const { value_s: 0.0 }),
             None => {
-                self.missing_time(svc, &e);
+                // A template may leave `time` to the services that extend it.
+                if !self.template_mode {
+                    self.missing_time(svc, &e);
+                }
                 None
             }
         };
@@ -63,12 +66,20 @@ impl Checker<'_> {
             }
         }
         let key = (svc.name.clone(), e.name.clone());
-        self.spans.endpoints.insert(key.clone(), e.span);
+        if !self.template_mode {
+            self.spans.endpoints.insert(key.clone(), e.span);
+        }
         let mut sites = Vec::new();
         // An external service's calls are reported above and left out of the graph.
         let calls = if external { &[][..] } else { &e.calls[..] };
-        let steps = self.steps(calls, &mut sites);
-        self.spans.calls.insert(key, sites);
+        let mut steps = self.steps(calls, &mut sites);
+        if svc.kind == ServiceKind::Queue {
+            // A broker's calls are deliveries: its producers never wait for them.
+            each_call_mut(&mut steps, &mut |c| c.is_async = true);
+        }
+        if !self.template_mode {
+            self.spans.calls.insert(key, sites);
+        }
         Endpoint {
             name: e.name,
             // A missing time is already reported; the placeholder keeps the endpoint callable so
@@ -96,7 +107,7 @@ impl Checker<'_> {
                     Diagnostic::new(codes::MISSING_FIELD, format!("endpoint `{}.{}` has no `time`: the `time` below was read as the cache's hit time", svc.name, e.name))
                         .at(t.span(), "read as the hit time of the cache above")
                         .with(*span, "this `cache` takes an optional `time`")
-                        .help("give the cache its hit time on its own line, `cache hit 85% time 0.2ms`, then write the endpoint's `time`"),
+                        .help("write the endpoint's `time` before the `cache`, or give the cache its hit time on its line: `cache hit 85% time 0.2ms`"),
                 );
                 return;
             }
@@ -198,6 +209,25 @@ impl Checker<'_> {
                     call.retries = self.count(count, "retries", 0, 100).unwrap_or(0)
                 }
             }
+        }
+        if let (Some(&at), true) = (
+            seen.get("async"),
+            call.timeout_s.is_some() || call.retries > 0,
+        ) {
+            let what = if call.retries > 0 {
+                "retries"
+            } else {
+                "timeout"
+            };
+            self.report(
+                Diagnostic::new(
+                    codes::FIELD_NOT_ALLOWED,
+                    format!("`{what}` has no effect on an `async` call"),
+                )
+                .at(seen[what], "nothing waits for this call")
+                .with(at, "the call is async")
+                .help("remove it, or drop `async` if the caller waits for the answer"),
+            );
         }
         if call.retries > 0 && call.timeout_s.is_none() {
             let at = seen["retries"];
@@ -311,13 +341,7 @@ impl Checker<'_> {
                     format!("`{}` must come before `{}`", high.0.text, low.0.text),
                 )
                 .at(span, "lower percentile first")
-                .help(format!(
-                    "write `{} {} {} {}`",
-                    high.0.text,
-                    self.sources.text(high.1.span),
-                    low.0.text,
-                    self.sources.text(low.1.span)
-                )),
+                .help("write the lower percentile first, each with its own time, e.g. `p50 3ms p99 14ms`"),
             );
             return None;
         }
@@ -362,7 +386,9 @@ impl Checker<'_> {
         };
         let p: f64 = digits.parse().unwrap_or(f64::NAN);
         if p > 0.0 && p < 100.0 {
-            return Some(p / 100.0);
+            // Shift the decimal point in the text: `99.9e-2` parses to the double nearest 0.999,
+            // where 99.9 / 100.0 would round twice.
+            return Some(format!("{digits}e-2").parse().expect("digits parse"));
         }
         let help = if digits.len() > 2 && digits.starts_with("99") {
             format!("percentiles are in percent: write `p99.{}`", &digits[2..])

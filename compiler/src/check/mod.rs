@@ -48,6 +48,8 @@ pub(crate) struct Checker<'a> {
     /// Every workload written, including those dropped for errors, so a scenario naming one is
     /// not reported as unknown.
     declared_workloads: BTreeSet<String>,
+    /// Checking a template on its own rather than a service.
+    template_mode: bool,
 }
 
 impl Checker<'_> {
@@ -106,8 +108,10 @@ pub fn check(
         spans: Spans::default(),
         incomplete: BTreeSet::new(),
         declared_workloads: BTreeSet::new(),
+        template_mode: false,
     };
     let mut model = Model {
+        format_version: FORMAT_VERSION,
         system: None,
         pricing: Pricing::default(),
         cluster: Cluster::default(),
@@ -129,6 +133,22 @@ pub fn check(
             .collect();
         c.system(system, &chains, &mut model);
     }
+    // Templates no service extends: their fields are checked as a service's would be, but
+    // whatever a template may leave to its services (a `time`, call targets, a kubernetes
+    // name) is not required of it.
+    c.template_mode = true;
+    for (index, parents) in &resolved.unused_templates {
+        let t = &resolved.templates[*index];
+        let as_service = ast::Service {
+            name: t.name.clone(),
+            extends: t.extends.clone(),
+            body: t.body.clone(),
+            span: t.span,
+        };
+        let chain: Vec<&ast::Template> = parents.iter().map(|&i| &resolved.templates[i]).collect();
+        c.service(&as_service, &chain);
+    }
+    c.template_mode = false;
     let ok = !c.diagnostics.has_errors();
     (ok.then_some(model), c.diagnostics)
 }

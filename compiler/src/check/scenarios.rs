@@ -63,7 +63,21 @@ impl Checker<'_> {
             } => {
                 let n = self.count(count, "fail", 1, 10_000)?;
                 match (what.name.as_str(), of) {
-                    ("zone" | "zones", None) => Some(ScenarioStep::FailZones { count: n }),
+                    ("zone" | "zones", None) => {
+                        let zones = model.deploy.kubernetes.as_ref().map_or(1, |k| k.zones);
+                        if n >= zones {
+                            self.report(
+                                Diagnostic::new(
+                                    codes::VALUE_OUT_OF_RANGE,
+                                    format!("failing {n} of {zones} zones leaves nothing running"),
+                                )
+                                .at(count.span, "every zone")
+                                .help("spread the system over more zones with `deploy kubernetes { zones 3 }`, or fail fewer"),
+                            );
+                            return None;
+                        }
+                        Some(ScenarioStep::FailZones { count: n })
+                    }
                     ("replica" | "replicas", Some(svc)) => {
                         let Some(s) = model.service(&svc.name) else {
                             self.unknown_service(svc, model);
@@ -146,11 +160,23 @@ impl Checker<'_> {
                     self.wrong_value(value, &field.name, "a number");
                     return None;
                 };
+                if field.name != "hit" && !service.kind.is_deployed() {
+                    self.report(
+                        Diagnostic::new(
+                            codes::FIELD_NOT_ALLOWED,
+                            format!("`{}` is external: it has no `{}` to set", service.name, field.name),
+                        )
+                        .at(target.span, "not deployed")
+                        .help("an external service is only a latency; set fields of deployed services"),
+                    );
+                    return None;
+                }
+                let mut endpoint = String::new();
                 let v = if field.name == "hit" {
-                    let endpoint = if segs.len() == 3 {
-                        segs[1].name.clone()
-                    } else {
-                        service.name.clone()
+                    endpoint = match (segs.len(), service.endpoints.as_slice()) {
+                        (3, _) => segs[1].name.clone(),
+                        (_, [only]) => only.name.clone(),
+                        _ => service.name.clone(),
                     };
                     if service
                         .endpoint(&endpoint)
@@ -170,8 +196,8 @@ impl Checker<'_> {
                 } else {
                     self.count(q, &field.name, 1, 100_000)? as f64
                 };
-                let service_field = if segs.len() == 3 {
-                    format!("{}.hit", segs[1].name)
+                let service_field = if field.name == "hit" {
+                    format!("{endpoint}.hit")
                 } else {
                     field.name.clone()
                 };

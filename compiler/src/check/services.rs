@@ -44,13 +44,15 @@ impl Checker<'_> {
         self.merge_body(&mut merged, &s.body);
         if let (Some(stmt), Some(ep)) = (merged.first_short, merged.first_endpoint) {
             self.report(
-                Diagnostic::new(codes::MIXED_FORMS, format!("service `{}` mixes the short form with `endpoint` blocks", s.name.name))
+                Diagnostic::new(codes::MIXED_FORMS, format!("{} `{}` mixes the short form with `endpoint` blocks", if self.template_mode { "template" } else { "service" }, s.name.name))
                     .at(stmt, "a statement outside any endpoint")
                     .with(ep, "an endpoint block")
                     .help("move the statement into an `endpoint` block, or write the service with no `endpoint` blocks at all"),
             );
         }
-        self.spans.services.insert(s.name.name.clone(), s.name.span);
+        if !self.template_mode {
+            self.spans.services.insert(s.name.name.clone(), s.name.span);
+        }
         self.build_service(s, chain, merged)
     }
 
@@ -197,7 +199,9 @@ impl Checker<'_> {
             _ => ServiceKind::Service,
         };
         if kind.is_deployed() {
-            self.dns_name(&s.name, "service");
+            if !self.template_mode {
+                self.dns_name(&s.name, "service");
+            }
         } else {
             let fields = m
                 .singles

@@ -106,15 +106,15 @@ const ALIASES: &[(&str, &str)] = &[
     ("µs", "us"),
 ];
 
-/// Money bases: `$X/BASE` → dollars per hour = X × factor.
-const MONEY_BASES: &[(&str, f64)] = &[
-    ("s", 3600.0),
-    ("min", 60.0),
-    ("h", 1.0),
-    ("day", 1.0 / 24.0),
+/// Money bases: `$X/BASE` → dollars per hour = X × multiply ÷ divide.
+const MONEY_BASES: &[(&str, f64, f64)] = &[
+    ("s", 3600.0, 1.0),
+    ("min", 60.0, 1.0),
+    ("h", 1.0, 1.0),
+    ("day", 1.0, 24.0),
     // 730 hours: the month cloud providers bill by (8760 h / 12).
-    ("month", 1.0 / 730.0),
-    ("year", 1.0 / 8760.0),
+    ("month", 1.0, 730.0),
+    ("year", 1.0, 8760.0),
 ];
 
 impl Checker<'_> {
@@ -244,7 +244,7 @@ impl Checker<'_> {
             return None;
         };
         match MONEY_BASES.iter().find(|b| b.0 == per.name) {
-            Some(&(_, factor)) => Some(m.value * factor),
+            Some(&(_, mul, div)) => Some(m.value * mul / div),
             None => {
                 let help = match closest(&per.name, MONEY_BASES.iter().map(|b| b.0)) {
                     Some(s) => format!("did you mean `/{s}`?"),

@@ -210,7 +210,21 @@ impl Checker<'_> {
                 );
                 ok = false;
             }
+            for (what, at) in [
+                ("arrivals", seen.get("arrivals").copied()),
+                ("slo", slo_spans.values().next().copied()),
+            ] {
+                if let Some(at) = at {
+                    self.report(
+                        Diagnostic::new(codes::FIELD_NOT_ALLOWED, format!("a job workload takes no `{what}`"))
+                            .at(at, "not for a job")
+                            .help("a job runs once per `every` and must finish within its `deadline`, which is its objective"),
+                    );
+                    ok = false;
+                }
+            }
             rate = Some(1.0 / every);
+            arrivals = Some(Arrivals::Periodic { every_s: every });
             Some(Job {
                 every_s: every,
                 work,
@@ -257,7 +271,9 @@ impl Checker<'_> {
     fn entry(&mut self, entry: &ast::Path, model: &Model) -> Option<Target> {
         let segs = &entry.segments;
         if let Some(s) = model.service(&segs[0].name) {
-            if s.kind == ServiceKind::Job && segs.len() == 1 {
+            // A job with no endpoints is entered by name alone; one with endpoints resolves
+            // like any other service.
+            if s.kind == ServiceKind::Job && segs.len() == 1 && s.endpoints.is_empty() {
                 return Some(Target {
                     service: s.name.clone(),
                     endpoint: None,

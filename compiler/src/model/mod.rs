@@ -7,8 +7,13 @@ pub mod graph;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The version of the model JSON; bumped on any change that is not a pure addition.
+pub const FORMAT_VERSION: u32 = 1;
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Model {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
     /// The system's name; `None` for a library module.
     pub system: Option<String>,
     pub pricing: Pricing,
@@ -263,6 +268,7 @@ pub struct Call {
     pub times: u32,
     /// `times N parallel`: the N calls run concurrently.
     pub fanout: bool,
+    /// The caller does not wait: `async`, and every delivery of a `kind queue` service.
     #[serde(rename = "async")]
     pub is_async: bool,
     pub timeout_s: Option<f64>,
@@ -290,6 +296,10 @@ pub enum Arrivals {
         arrivals: u64,
         rate_rps: f64,
         scv: f64,
+    },
+    /// One arrival per period: job workloads (`every`).
+    Periodic {
+        every_s: f64,
     },
 }
 

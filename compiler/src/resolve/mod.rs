@@ -26,6 +26,9 @@ pub struct Resolved {
     /// templates it extends, nearest first (empty when it extends nothing), or `None` when the
     /// chain could not be resolved.
     pub chains: Vec<Option<Vec<usize>>>,
+    /// Templates of the root file that no service extends, each with the templates it extends
+    /// (nearest first): the checker checks them on their own.
+    pub unused_templates: Vec<(usize, Vec<usize>)>,
 }
 
 /// Where a template is defined: module index, template index within that module.
@@ -512,6 +515,25 @@ impl Resolver<'_> {
             }
         }
         self.warn_unused(root, &used, system.is_some());
+        // The root file's templates that no service extends are checked on their own, so a
+        // library module (or an unused template) is not a place where mistakes hide.
+        let mut unused = Vec::new();
+        for index in 0..self.modules[root].templates.len() {
+            let me = TemplateRef {
+                module: root,
+                index,
+            };
+            if used.contains(&me) {
+                continue;
+            }
+            let parents = match &self.template(me).extends {
+                None => Some(Vec::new()),
+                Some(ext) => self.chain_from(root, ext).ok(),
+            };
+            if let Some(parents) = parents.filter(|p| !p.contains(&me)) {
+                unused.push((me, parents));
+            }
+        }
         // Flatten the templates so the checker can borrow them by index.
         let mut offsets = Vec::with_capacity(self.modules.len());
         let mut templates = Vec::new();
@@ -519,15 +541,19 @@ impl Resolver<'_> {
             offsets.push(templates.len());
             templates.append(&mut m.templates);
         }
-        let chains = chains
-            .into_iter()
-            .map(|c| c.map(|c| c.iter().map(|r| offsets[r.module] + r.index).collect()))
+        let flat =
+            |refs: &[TemplateRef]| refs.iter().map(|r| offsets[r.module] + r.index).collect();
+        let chains = chains.iter().map(|c| c.as_deref().map(flat)).collect();
+        let unused_templates = unused
+            .iter()
+            .map(|(me, parents)| (offsets[me.module] + me.index, flat(parents)))
             .collect();
         Resolved {
             root: self.modules[root].file,
             system,
             templates,
             chains,
+            unused_templates,
         }
     }
 

@@ -735,8 +735,12 @@ impl Lower {
 
 /// Digits (with `_` separators) as written; the grammar admits nothing else.
 fn parse_number(text: &str) -> f64 {
-    let digits: String = text.chars().filter(|&c| c != '_').collect();
-    digits.parse().unwrap_or(f64::INFINITY)
+    let parsed = if text.contains('_') {
+        text.replace('_', "").parse()
+    } else {
+        text.parse()
+    };
+    parsed.unwrap_or(f64::INFINITY)
 }
 
 /// Where a pair's last token ends. A rule that ends in an optional part (`call x` without
@@ -745,6 +749,13 @@ fn parse_number(text: &str) -> f64 {
 /// stop at the last thing written.
 fn tight_end(pair: &Pair<'_, Rule>) -> usize {
     let end = pair.as_span().end();
+    // Trivia ends in whitespace or the `/` of `*/`; anything else is already tight.
+    if !pair
+        .as_str()
+        .ends_with(|c: char| c.is_ascii_whitespace() || c == '/' || c == '\u{FEFF}')
+    {
+        return end;
+    }
     let Some(last) = pair.clone().into_inner().next_back() else {
         return end;
     };
