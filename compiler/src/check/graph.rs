@@ -52,7 +52,8 @@ impl Checker<'_> {
             let sites: Vec<_> = path
                 .iter()
                 .map(|(n, call)| {
-                    let key = g.graph[*n].clone();
+                    let (s, e) = g.graph[*n];
+                    let key = (s.to_string(), e.to_string());
                     self.spans.calls[&key][*call]
                 })
                 .collect();
@@ -91,7 +92,7 @@ impl Checker<'_> {
             };
             let mut dfs = Dfs::new(&g.graph, start);
             while let Some(n) = dfs.next(&g.graph) {
-                reached.insert(&g.graph[n].0);
+                reached.insert(g.graph[n].0);
             }
         }
         for s in &model.services {

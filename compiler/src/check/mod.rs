@@ -16,17 +16,18 @@ use crate::model::*;
 use crate::resolve::{Resolved, SourceLoader};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use names::is_dns_label;
 
 /// Where each checked thing was written, for diagnostics of later passes.
 #[derive(Default)]
+/// Only looked up, never iterated, so hash maps keep output deterministic.
 struct Spans {
-    services: BTreeMap<String, Span>,
-    endpoints: BTreeMap<(String, String), Span>,
+    services: HashMap<String, Span>,
+    endpoints: HashMap<(String, String), Span>,
     /// Call sites per endpoint, in [`crate::model::graph::each_call`] order.
-    calls: BTreeMap<(String, String), Vec<CallSite>>,
+    calls: HashMap<(String, String), Vec<CallSite>>,
 }
 
 /// Where one `call` was written.

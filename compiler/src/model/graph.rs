@@ -2,7 +2,7 @@
 
 use super::{Model, Step};
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Edge {
@@ -12,38 +12,31 @@ pub struct Edge {
     pub synchronous: bool,
 }
 
-/// Endpoints as `(service, endpoint)` nodes, calls as edges.
-pub struct CallGraph {
-    pub graph: DiGraph<(String, String), Edge>,
-    pub nodes: BTreeMap<(String, String), NodeIndex>,
+/// Endpoints as `(service, endpoint)` nodes, calls as edges. Node indices follow the order of
+/// services and endpoints in the model, so traversals are deterministic.
+pub struct CallGraph<'m> {
+    pub graph: DiGraph<(&'m str, &'m str), Edge>,
+    nodes: HashMap<(&'m str, &'m str), NodeIndex>,
 }
 
-impl CallGraph {
-    pub fn new(model: &Model) -> CallGraph {
+impl<'m> CallGraph<'m> {
+    pub fn new(model: &'m Model) -> CallGraph<'m> {
         let mut graph = DiGraph::new();
-        let mut nodes = BTreeMap::new();
+        let mut nodes = HashMap::new();
         for s in &model.services {
             for e in &s.endpoints {
-                let key = (s.name.clone(), e.name.clone());
-                nodes.insert(key.clone(), graph.add_node(key));
+                let key = (s.name.as_str(), e.name.as_str());
+                nodes.insert(key, graph.add_node(key));
             }
         }
         for s in &model.services {
-            // A queue's calls are deliveries to consumers: the producer never waits for them.
-            let broker = s.kind == super::ServiceKind::Queue;
             for e in &s.endpoints {
-                let from = nodes[&(s.name.clone(), e.name.clone())];
+                let from = nodes[&(s.name.as_str(), e.name.as_str())];
                 let mut index = 0;
                 each_call(&e.steps, &mut |c| {
-                    if let Some(&to) = nodes.get(&(c.service.clone(), c.endpoint.clone())) {
-                        graph.add_edge(
-                            from,
-                            to,
-                            Edge {
-                                call: index,
-                                synchronous: !c.is_async && !broker,
-                            },
-                        );
+                    if let Some(&to) = nodes.get(&(c.service.as_str(), c.endpoint.as_str())) {
+                        let synchronous = !c.is_async;
+                        graph.add_edge(from, to, Edge { call: index, synchronous });
                     }
                     index += 1;
                 });
@@ -53,9 +46,7 @@ impl CallGraph {
     }
 
     pub fn node(&self, service: &str, endpoint: &str) -> Option<NodeIndex> {
-        self.nodes
-            .get(&(service.to_string(), endpoint.to_string()))
-            .copied()
+        self.nodes.get(&(service, endpoint)).copied()
     }
 }
 
