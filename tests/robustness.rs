@@ -151,6 +151,41 @@ proptest! {
     }
 }
 
+/// Parsing a system in two halves on two threads gives exactly the sequential AST.
+fn split_parse_agrees(text: &str) {
+    let id = kendall::source::FileId(0);
+    let whole = kendall::syntax::parse_with(id, text, usize::MAX);
+    let split = kendall::syntax::parse_with(id, text, 0);
+    assert_eq!(whole, split);
+}
+
+#[test]
+fn split_parse_agrees_on_examples_and_a_large_design() {
+    let mut texts: Vec<String> = examples()
+        .into_iter()
+        .map(|b| String::from_utf8(b).unwrap())
+        .collect();
+    texts.push(support::design::design(2_000));
+    for text in &texts {
+        let id = kendall::source::FileId(0);
+        let split = kendall::syntax::parse_split(id, text).expect("the split path applies");
+        assert_eq!(Ok(split), kendall::syntax::parse_with(id, text, usize::MAX));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn split_parse_agrees_on_mutated_examples(which in any::<usize>(), edits in prop::collection::vec(edit(), 1..4)) {
+        let all = examples();
+        let bytes = apply(all[which % all.len()].clone(), &edits);
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            split_parse_agrees(text);
+        }
+    }
+}
+
 fn nested_parallel(depth: usize) -> String {
     let mut s = String::from(
         "system s {\n workload w { entry a.x rate 1 rps }\n service a { endpoint x { time exp(1ms)\n",

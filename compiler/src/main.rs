@@ -1,5 +1,8 @@
 //! The `kendall` command line. All I/O lives here; the library is pure.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use kendall::diagnostics::{self, RenderOptions, codes};
 use kendall::resolve::FsLoader;
@@ -191,6 +194,9 @@ fn check(
             }
         }
     }
+    // The process is about to exit: freeing a large design's many small allocations one by
+    // one would only delay it (about a tenth of the run on 10,000 services).
+    std::mem::forget(compiled);
     if failed {
         ExitCode::from(EXIT_DESIGN)
     } else {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod design;
+
 use kendall::resolve::SourceLoader;
 use std::path::PathBuf;
 

@@ -16,7 +16,8 @@ use crate::model::*;
 use crate::resolve::{Resolved, SourceLoader};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use names::is_dns_label;
 

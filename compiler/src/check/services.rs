@@ -24,7 +24,9 @@ pub(super) struct MergedEndpoint<'a> {
 /// A service's fields after applying its templates, base first.
 #[derive(Default)]
 struct Merged<'a> {
-    singles: BTreeMap<&'static str, &'a Field>,
+    /// Single-valued fields by keyword, in the order first given (a handful per service, so a
+    /// list beats a map).
+    singles: Vec<(&'static str, &'a Field)>,
     env: BTreeMap<String, &'a ast::KeyValue>,
     labels: BTreeMap<String, &'a ast::KeyValue>,
     secrets: BTreeMap<String, (&'a ast::Ident, &'a ast::Str)>,
@@ -57,7 +59,7 @@ impl Checker<'_> {
     }
 
     fn merge_body<'a>(&mut self, m: &mut Merged<'a>, body: &'a ast::ServiceBody) {
-        let mut seen: BTreeMap<&'static str, Span> = BTreeMap::new();
+        let mut seen: Vec<(&'static str, Span)> = Vec::new();
         let mut endpoint_names: BTreeMap<String, Span> = BTreeMap::new();
         let mut secret_keys: BTreeMap<String, Span> = BTreeMap::new();
         let mut short: Option<MergedEndpoint<'a>> = None;
@@ -96,11 +98,11 @@ impl Checker<'_> {
                 }
                 FieldKind::Env(pairs) | FieldKind::Labels(pairs) => {
                     let what = f.kind.keyword();
-                    if let Some(&first) = seen.get(what) {
+                    if let Some(&(_, first)) = seen.iter().find(|(w, _)| *w == what) {
                         self.repeated(what, f.span, first);
                         continue;
                     }
-                    seen.insert(what, f.span);
+                    seen.push((what, f.span));
                     let mut keys = BTreeMap::new();
                     for kv in pairs {
                         if self.unique(
@@ -123,12 +125,15 @@ impl Checker<'_> {
                 }
                 kind => {
                     let what = kind.keyword();
-                    if let Some(&first) = seen.get(what) {
+                    if let Some(&(_, first)) = seen.iter().find(|(w, _)| *w == what) {
                         self.repeated(what, f.span, first);
                         continue;
                     }
-                    seen.insert(what, f.span);
-                    m.singles.insert(what, f);
+                    seen.push((what, f.span));
+                    match m.singles.iter_mut().find(|(w, _)| *w == what) {
+                        Some(slot) => slot.1 = f,
+                        None => m.singles.push((what, f)),
+                    }
                 }
             }
         }
@@ -185,7 +190,7 @@ impl Checker<'_> {
         m: Merged<'_>,
     ) -> Service {
         let name = s.name.name.clone();
-        let kind = match m.singles.get("kind") {
+        let kind = match m.singles.iter().find(|(w, _)| *w == "kind").map(|(_, f)| f) {
             Some(Field {
                 kind: FieldKind::Kind(k),
                 ..
@@ -206,7 +211,7 @@ impl Checker<'_> {
             let fields = m
                 .singles
                 .iter()
-                .filter(|(what, _)| !matches!(**what, "kind" | "cost"))
+                .filter(|(what, _)| !matches!(*what, "kind" | "cost"))
                 .map(|(what, f)| (*what, f.span))
                 .chain(m.env.values().next().map(|kv| ("env", kv.span)))
                 .chain(m.labels.values().next().map(|kv| ("labels", kv.span)))
@@ -281,7 +286,7 @@ impl Checker<'_> {
                 ),
             }
         }
-        for f in m.singles.values() {
+        for (_, f) in &m.singles {
             self.service_field(&mut svc, f);
         }
         let endpoints: Vec<MergedEndpoint> = match m.short {

@@ -2,7 +2,7 @@
 
 use super::{Model, Step};
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Edge {
@@ -22,7 +22,7 @@ pub struct CallGraph<'m> {
 impl<'m> CallGraph<'m> {
     pub fn new(model: &'m Model) -> CallGraph<'m> {
         let mut graph = DiGraph::new();
-        let mut nodes = HashMap::new();
+        let mut nodes = HashMap::default();
         for s in &model.services {
             for e in &s.endpoints {
                 let key = (s.name.as_str(), e.name.as_str());
@@ -36,7 +36,14 @@ impl<'m> CallGraph<'m> {
                 each_call(&e.steps, &mut |c| {
                     if let Some(&to) = nodes.get(&(c.service.as_str(), c.endpoint.as_str())) {
                         let synchronous = !c.is_async;
-                        graph.add_edge(from, to, Edge { call: index, synchronous });
+                        graph.add_edge(
+                            from,
+                            to,
+                            Edge {
+                                call: index,
+                                synchronous,
+                            },
+                        );
                     }
                     index += 1;
                 });

@@ -9,7 +9,21 @@ use crate::source::{FileId, Span};
 /// `parallel` groups.
 pub const MAX_DEPTH: usize = 260;
 
-pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
+/// A `{ … }` block at the top level of a file, as the scan saw it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopBlock {
+    /// Byte offset of the `{`.
+    pub open: usize,
+    /// Byte offset of the matching `}`.
+    pub close: usize,
+    /// Offsets just after each `}` that closes a block directly inside this one: where one
+    /// braced item ends and the next may start.
+    pub item_ends: Vec<usize>,
+}
+
+/// The lexical diagnostics of `text`, and its top-level blocks when there are none.
+pub fn check(file: FileId, text: &str) -> (Vec<Diagnostic>, Vec<TopBlock>) {
+    let mut blocks: Vec<TopBlock> = Vec::new();
     let bytes = text.as_bytes();
     let span = |a: usize, b: usize| Span::new(file, a, b);
     let mut out = Vec::new();
@@ -28,7 +42,7 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
                             .at(span(i, i + 2), "this comment is never closed")
                             .help("close the comment with `*/`; block comments do not nest"),
                     );
-                    return out;
+                    return (out, Vec::new());
                 }
             },
             b'"' => {
@@ -56,6 +70,12 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
                 }
             }
             open @ (b'{' | b'(') => {
+                if stack.is_empty() && open == b'{' {
+                    blocks.push(TopBlock {
+                        open: i,
+                        ..TopBlock::default()
+                    });
+                }
                 stack.push((open, i));
                 if stack.len() > MAX_DEPTH {
                     out.push(
@@ -63,13 +83,23 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
                             .at(span(i, i + 1), "too deep here")
                             .help("`parallel` groups may nest at most 256 levels; a group directly inside another adds nothing, so flatten them"),
                     );
-                    return out;
+                    return (out, Vec::new());
                 }
             }
             close @ (b'}' | b')') => {
                 let want = if close == b'}' { b'{' } else { b'(' };
                 match stack.pop() {
-                    Some((open, _)) if open == want => {}
+                    Some((open, _)) if open == want => {
+                        if open == b'{' {
+                            match stack.as_slice() {
+                                [] => blocks.last_mut().expect("opened").close = i,
+                                [(b'{', _)] => {
+                                    blocks.last_mut().expect("opened").item_ends.push(i + 1)
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
                     Some((open, at)) => {
                         out.push(
                             Diagnostic::new(
@@ -84,7 +114,7 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
                                 matching(open)
                             )),
                         );
-                        return out;
+                        return (out, Vec::new());
                     }
                     None => {
                         out.push(
@@ -95,7 +125,7 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
                             .at(span(i, i + 1), "nothing to close")
                             .help("remove it, or add the opening delimiter it belongs to"),
                         );
-                        return out;
+                        return (out, Vec::new());
                     }
                 }
             }
@@ -120,7 +150,7 @@ pub fn check(file: FileId, text: &str) -> Vec<Diagnostic> {
             );
         }
     }
-    out
+    (out, blocks)
 }
 
 fn matching(open: u8) -> char {

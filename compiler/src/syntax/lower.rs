@@ -10,9 +10,21 @@ use pest::iterators::{Pair, Pairs};
 /// `parallel` groups nested deeper than this are rejected (LANGUAGE.md).
 const MAX_PARALLEL_DEPTH: usize = 256;
 
-pub fn file(file: FileId, mut pairs: Pairs<'_, Rule>) -> Result<File, Vec<Diagnostic>> {
+pub fn file(file: FileId, pairs: Pairs<'_, Rule>) -> Result<File, Vec<Diagnostic>> {
+    file_with_gap(file, pairs, None)
+}
+
+/// Lowers a file whose text had the bytes `at..at + len` cut out before parsing: positions
+/// after `at` are moved back to where they are in the file.
+pub fn file_with_gap(
+    file: FileId,
+    mut pairs: Pairs<'_, Rule>,
+    gap: Option<(usize, usize)>,
+) -> Result<File, Vec<Diagnostic>> {
     let mut lower = Lower {
         file,
+        base: 0,
+        gap,
         errors: Vec::new(),
     };
     let root = pairs.next().expect("the grammar yields one `file` pair");
@@ -28,6 +40,33 @@ pub fn file(file: FileId, mut pairs: Pairs<'_, Rule>) -> Result<File, Vec<Diagno
     }
     if lower.errors.is_empty() {
         Ok(File { items })
+    } else {
+        Err(lower.errors)
+    }
+}
+
+/// Lowers a run of system items parsed on their own (`system_items`) from a slice of the file
+/// that starts at byte `base`.
+pub fn system_items(
+    file: FileId,
+    base: usize,
+    mut pairs: Pairs<'_, Rule>,
+) -> Result<Vec<SystemItem>, Vec<Diagnostic>> {
+    let mut lower = Lower {
+        file,
+        base,
+        gap: None,
+        errors: Vec::new(),
+    };
+    let root = pairs
+        .next()
+        .expect("the grammar yields one `system_items` pair");
+    let items = children(root)
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(|p| lower.system_item(p))
+        .collect();
+    if lower.errors.is_empty() {
+        Ok(items)
     } else {
         Err(lower.errors)
     }
@@ -109,13 +148,25 @@ fn is_keyword(rule: Rule) -> bool {
 
 struct Lower {
     file: FileId,
+    /// Where the parsed text starts in the file: pest's positions are relative to it.
+    base: usize,
+    /// `(at, len)`: the parsed text lacks the file's bytes `at..at + len`.
+    gap: Option<(usize, usize)>,
     errors: Vec<Diagnostic>,
 }
 
 impl Lower {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), tight_end(pair))
+        Span::new(self.file, self.at(s.start()), self.at(tight_end(pair)))
+    }
+
+    /// A position in the parsed text, as a position in the file.
+    fn at(&self, pos: usize) -> usize {
+        match self.gap {
+            Some((at, len)) if pos > at => pos + len,
+            _ => self.base + pos,
+        }
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -159,7 +210,7 @@ impl Lower {
     fn string(&mut self, pair: Pair<'_, Rule>) -> Str {
         let span = self.span(&pair);
         let body = pair.into_inner().next().expect("string has a body");
-        let base = body.as_span().start();
+        let base = self.at(body.as_span().start());
         let raw = body.as_str();
         let mut value = String::with_capacity(raw.len());
         let mut chars = raw.char_indices().peekable();

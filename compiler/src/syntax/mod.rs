@@ -5,6 +5,7 @@ pub mod ast;
 mod expected;
 mod lexcheck;
 mod lower;
+mod split;
 
 use crate::diagnostics::{Diagnostic, codes};
 use crate::source::{FileId, Span};
@@ -19,13 +20,41 @@ pub use lexcheck::MAX_DEPTH;
 /// Parses one file. Returns the AST when the text is well-formed, else the syntax errors.
 /// An empty file parses to an empty AST: whether that is an error is the resolver's call.
 pub fn parse(file: FileId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
-    let lexical = lexcheck::check(file, text);
+    parse_with(file, text, split::PARALLEL_MIN_BYTES)
+}
+
+/// [`parse`], splitting a system over two threads when the file has at least `parallel_from`
+/// bytes. Tests call it with 0 to check that splitting changes nothing.
+pub fn parse_with(
+    file: FileId,
+    text: &str,
+    parallel_from: usize,
+) -> Result<ast::File, Vec<Diagnostic>> {
+    let (lexical, blocks) = lexcheck::check(file, text);
     if !lexical.is_empty() {
         return Err(lexical);
+    }
+    if text.len() >= parallel_from {
+        if let Some(ast) =
+            split::plan(text, &blocks).and_then(|plan| split::parse(file, text, plan))
+        {
+            return Ok(ast);
+        }
     }
     let pairs =
         Grammar::parse(Rule::file, text).map_err(|e| vec![expected::diagnose(file, text, e)])?;
     lower::file(file, pairs)
+}
+
+/// Only the split parse: `None` where [`parse_with`] would fall back to the sequential one.
+/// For tests, which check that the split path is taken and agrees.
+#[doc(hidden)]
+pub fn parse_split(file: FileId, text: &str) -> Option<ast::File> {
+    let (lexical, blocks) = lexcheck::check(file, text);
+    if !lexical.is_empty() {
+        return None;
+    }
+    split::plan(text, &blocks).and_then(|plan| split::parse(file, text, plan))
 }
 
 /// The diagnostic for bytes that are not UTF-8; `valid_up_to` is where decoding failed.
