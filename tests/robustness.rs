@@ -186,6 +186,36 @@ proptest! {
     }
 }
 
+/// Checking a large design on two threads finds exactly what one thread finds.
+#[test]
+fn parallel_compile_agrees_with_sequential() {
+    let mut text = support::design::design(2_000);
+    // Mistakes spread over both halves, so both threads report some.
+    for (from, to) in [
+        ("call s21.handle\n", "call s21.handel\n"),
+        (
+            "service s703 extends cache {\n    replicas 1..8",
+            "service s703 extends cache {\n    replicas 8..1",
+        ),
+        ("call s1601.handle", "call s1601.handle when 150%"),
+        ("service s1999 extends", "service S_1999 extends"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let loader = MemoryLoader::new();
+    let parallel = kendall::compile_with("big.arch", text.as_bytes(), &loader, true);
+    let sequential = kendall::compile_with("big.arch", text.as_bytes(), &loader, false);
+    assert_eq!(parallel.diagnostics, sequential.diagnostics);
+    let codes: Vec<&str> = parallel.diagnostics.iter().map(|d| d.code.id).collect();
+    assert_eq!(codes, ["E0303", "E0503", "E0501", "E0302", "E0306"]);
+    let clean = support::design::design(2_000);
+    let parallel = kendall::compile_with("big.arch", clean.as_bytes(), &loader, true);
+    let sequential = kendall::compile_with("big.arch", clean.as_bytes(), &loader, false);
+    assert!(parallel.diagnostics.is_empty());
+    assert_eq!(parallel.model, sequential.model);
+}
+
 fn nested_parallel(depth: usize) -> String {
     let mut s = String::from(
         "system s {\n workload w { entry a.x rate 1 rps }\n service a { endpoint x { time exp(1ms)\n",

@@ -64,11 +64,22 @@ pub struct Compiled {
 /// Compiles the design `name` whose contents are `bytes`; its imports and data files are read
 /// through `loader`, relative to `name`.
 pub fn compile(name: &str, bytes: &[u8], loader: &dyn SourceLoader) -> Compiled {
+    compile_with(name, bytes, loader, true)
+}
+
+/// [`compile`], choosing whether large designs may use a second thread. The result is the
+/// same either way (tests check it); only the time differs.
+pub fn compile_with(
+    name: &str,
+    bytes: &[u8],
+    loader: &dyn SourceLoader,
+    parallel: bool,
+) -> Compiled {
     let mut sources = SourceMap::new();
-    let (resolved, mut diagnostics) = resolve::resolve(name, bytes, loader, &mut sources);
+    let (resolved, mut diagnostics) = resolve::resolve(name, bytes, loader, &mut sources, parallel);
     let mut model = None;
     if let Some(resolved) = resolved {
-        let (m, checked) = check::check(&resolved, &sources, loader);
+        let (m, checked) = check::check(&resolved, &sources, loader, parallel);
         diagnostics.extend(checked);
         if !diagnostics.has_errors() {
             model = m;

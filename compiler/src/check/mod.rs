@@ -52,6 +52,8 @@ pub(crate) struct Checker<'a> {
     declared_workloads: BTreeSet<String>,
     /// Checking a template on its own rather than a service.
     template_mode: bool,
+    /// Whether a large design may be checked on two threads.
+    parallel: bool,
 }
 
 impl Checker<'_> {
@@ -80,6 +82,63 @@ impl Checker<'_> {
     }
 }
 
+/// Designs with at least this many services are checked on two threads.
+const PARALLEL_MIN_SERVICES: usize = 1024;
+
+impl<'a> Checker<'a> {
+    /// A checker for part of the work, with its own findings.
+    fn fork(&self) -> Checker<'a> {
+        Checker {
+            sources: self.sources,
+            loader: self.loader,
+            diagnostics: Diagnostics::default(),
+            spans: Spans::default(),
+            incomplete: self.incomplete.clone(),
+            declared_workloads: BTreeSet::new(),
+            template_mode: self.template_mode,
+            parallel: false,
+        }
+    }
+
+    fn join(&mut self, other: Checker<'a>) {
+        self.diagnostics.extend(other.diagnostics);
+        self.spans.services.extend(other.spans.services);
+        self.spans.endpoints.extend(other.spans.endpoints);
+        self.spans.calls.extend(other.spans.calls);
+    }
+
+    /// Checks each service over its templates. Services are independent here, so a large
+    /// design is split over two threads; the result does not depend on the split.
+    fn services(&mut self, todo: &[(&ast::Service, &[&ast::Template])]) -> Vec<Service> {
+        if !self.parallel || todo.len() < PARALLEL_MIN_SERVICES {
+            return todo
+                .iter()
+                .map(|(s, chain)| self.service(s, chain))
+                .collect();
+        }
+        let (first, second) = todo.split_at(todo.len() / 2);
+        let check = |mut c: Checker<'a>, part: &[(&ast::Service, &[&ast::Template])]| {
+            let services: Vec<Service> =
+                part.iter().map(|(s, chain)| c.service(s, chain)).collect();
+            (services, c)
+        };
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| check(self.fork(), second));
+            let mine = check(self.fork(), first);
+            (
+                mine,
+                other.join().expect("the checker thread does not panic"),
+            )
+        });
+        let (mut services, ca) = a;
+        let (rest, cb) = b;
+        self.join(ca);
+        self.join(cb);
+        services.extend(rest);
+        services
+    }
+}
+
 /// A duplicate-definition diagnostic.
 pub(crate) fn duplicate(what: &str, name: &ast::Ident, previous: Span) -> Diagnostic {
     Diagnostic::new(
@@ -102,6 +161,7 @@ pub fn check(
     resolved: &Resolved,
     sources: &SourceMap,
     loader: &dyn SourceLoader,
+    parallel: bool,
 ) -> (Option<Model>, Diagnostics) {
     let mut c = Checker {
         sources,
@@ -111,6 +171,7 @@ pub fn check(
         incomplete: BTreeSet::new(),
         declared_workloads: BTreeSet::new(),
         template_mode: false,
+        parallel,
     };
     let mut model = Model {
         format_version: FORMAT_VERSION,
@@ -180,6 +241,7 @@ impl Checker<'_> {
             })
             .collect();
         let mut seen = BTreeMap::new();
+        let mut to_check = Vec::with_capacity(services.len());
         for (s, chain) in services.iter().zip(chains) {
             // A duplicate is reported and not checked further: two services of one name would
             // make every later reference ambiguous.
@@ -189,9 +251,9 @@ impl Checker<'_> {
             if chain.is_none() {
                 self.incomplete.insert(s.name.name.clone());
             }
-            let chain = chain.as_deref().unwrap_or_default();
-            model.services.push(self.service(s, chain));
+            to_check.push((*s, chain.as_deref().unwrap_or_default()));
         }
+        model.services = self.services(&to_check);
         for item in &system.items {
             match item {
                 ast::SystemItem::Pricing { items, span } if once(self, "pricing", *span) => {

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::io;
 
-pub trait SourceLoader {
+/// `Sync` because large designs are checked on two threads.
+pub trait SourceLoader: Sync {
     /// Reads the file at `path` (as produced by [`join`]).
     fn read(&self, path: &str) -> io::Result<Vec<u8>>;
 }

@@ -58,6 +58,8 @@ struct Module {
 
 struct Resolver<'a> {
     loader: &'a dyn SourceLoader,
+    /// Whether a large file may be parsed on two threads.
+    parallel: bool,
     sources: &'a mut SourceMap,
     diagnostics: Diagnostics,
     modules: Vec<Module>,
@@ -74,10 +76,12 @@ pub fn resolve(
     bytes: &[u8],
     loader: &dyn SourceLoader,
     sources: &mut SourceMap,
+    parallel: bool,
 ) -> (Option<Resolved>, Diagnostics) {
     let mut r = Resolver {
         loader,
         sources,
+        parallel,
         diagnostics: Diagnostics::default(),
         modules: Vec::new(),
         loading: Vec::new(),
@@ -114,7 +118,12 @@ impl Resolver<'_> {
             self.diagnostics.push(syntax::not_utf8(file, at, binary));
             return None;
         }
-        let ast = match syntax::parse(file, &self.sources.get(file).text) {
+        let parallel_from = if self.parallel {
+            syntax::PARALLEL_MIN_BYTES
+        } else {
+            usize::MAX
+        };
+        let ast = match syntax::parse_with(file, &self.sources.get(file).text, parallel_from) {
             Ok(ast) => ast,
             Err(errors) => {
                 self.diagnostics.extend(errors);

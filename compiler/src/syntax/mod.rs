@@ -16,6 +16,7 @@ use pest::Parser as _;
 struct Grammar;
 
 pub use lexcheck::MAX_DEPTH;
+pub use split::PARALLEL_MIN_BYTES;
 
 /// Parses one file. Returns the AST when the text is well-formed, else the syntax errors.
 /// An empty file parses to an empty AST: whether that is an error is the resolver's call.
