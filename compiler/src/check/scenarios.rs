@@ -106,7 +106,10 @@ impl Checker<'_> {
                         self.report(
                             Diagnostic::new(codes::MISSING_FIELD, "which service's replicas fail?")
                                 .at(*span, "no service named")
-                                .help(format!("write `fail {} replica of SERVICE`", count.text)),
+                                .help(format!(
+                                    "write `fail {} replica of SERVICE`",
+                                    self.digits(count)
+                                )),
                         );
                         None
                     }
@@ -117,7 +120,7 @@ impl Checker<'_> {
                                 "a zone failure takes down every service in it",
                             )
                             .at(o.span, "zones are not per service")
-                            .help(format!("write `fail {} zone`", count.text)),
+                            .help(format!("write `fail {} zone`", self.digits(count))),
                         );
                         None
                     }

@@ -117,7 +117,15 @@ const MONEY_BASES: &[(&str, f64, f64)] = &[
     ("year", 1.0, 8760.0),
 ];
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    /// The digits of a quantity as written, without its unit.
+    pub fn digits(&self, q: &Quantity) -> &'a str {
+        let text = self.sources.text(q.span);
+        &text[..text
+            .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
+            .unwrap_or(text.len())]
+    }
+
     /// The quantity in SI units, or `None` after reporting why it does not fit `want`.
     pub fn quantity(&mut self, q: &Quantity, want: Dim, field: &str) -> Option<f64> {
         let sources = self.sources;
@@ -138,7 +146,7 @@ impl Checker<'_> {
                 .at(q.span, "no unit")
                 .help(format!(
                     "write `{}`; the units of {} are {}",
-                    want.with_unit(&q.text),
+                    want.with_unit(&self.digits(q)),
                     want.noun(),
                     one_of(
                         &UNITS
@@ -155,7 +163,7 @@ impl Checker<'_> {
             let help = if unit.name == "%" {
                 format!("write the fraction: `{field} {}`", q.value / 100.0)
             } else {
-                format!("write `{field} {}`", q.text)
+                format!("write `{field} {}`", self.digits(q))
             };
             self.report(
                 Diagnostic::new(
@@ -180,7 +188,7 @@ impl Checker<'_> {
                 })
                 .or_else(|| closest(&unit.name, UNITS.iter().map(|u| u.0)));
             let help = match suggestion {
-                Some(s) => format!("did you mean `{}{s}`?", q.text),
+                Some(s) => format!("did you mean `{}{s}`?", self.digits(q)),
                 None => format!(
                     "`{field}` takes {}, for example {}",
                     want.noun(),
@@ -309,7 +317,7 @@ impl Checker<'_> {
         let help = if q.unit.is_none() && v > 1.0 && v <= 100.0 {
             format!(
                 "a plain number is a fraction of 1; write `{}%` for a percentage",
-                q.text
+                self.digits(q)
             )
         } else {
             format!("`{field}` is a fraction: {range}")
@@ -332,7 +340,10 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(
                     codes::NOT_WHOLE,
-                    format!("`{field}` must be a whole number, found `{}`", q.text),
+                    format!(
+                        "`{field}` must be a whole number, found `{}`",
+                        self.digits(q)
+                    ),
                 )
                 .at(q.span, "not a whole number")
                 .help(format!(
@@ -348,7 +359,7 @@ impl Checker<'_> {
                     codes::VALUE_OUT_OF_RANGE,
                     format!(
                         "`{field}` must be between {min} and {max}, found `{}`",
-                        q.text
+                        self.digits(q)
                     ),
                 )
                 .at(q.span, "out of range")

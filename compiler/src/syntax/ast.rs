@@ -25,12 +25,11 @@ pub struct Path {
     pub span: Span,
 }
 
-/// A number with an optional unit: `120ms`, `2400 rps`, `85%`, `0.8`.
+/// A number with an optional unit: `120ms`, `2400 rps`, `85%`, `0.8`. The span covers both;
+/// the digits as written are the span's text up to the unit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quantity {
     pub value: f64,
-    /// The digits as written, for messages.
-    pub text: String,
     pub unit: Option<Ident>,
     pub span: Span,
 }
@@ -297,8 +296,9 @@ pub struct Endpoint {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Statement {
+    /// Boxed: a time spec is several times larger than the other statements.
     Time {
-        time: TimeSpec,
+        time: Box<TimeSpec>,
         span: Span,
     },
     Call(Call),
@@ -308,7 +308,7 @@ pub enum Statement {
     },
     Cache {
         hit: Quantity,
-        time: Option<TimeSpec>,
+        time: Option<Box<TimeSpec>>,
         span: Span,
     },
     Batch {

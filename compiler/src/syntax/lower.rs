@@ -176,24 +176,49 @@ impl Lower {
         }
     }
 
+    /// An identifier at `offset` bytes into `pair`, `len` bytes long.
+    fn ident_in(&self, pair: &Pair<'_, Rule>, offset: usize, len: usize) -> Ident {
+        let start = pair.as_span().start() + offset;
+        Ident {
+            name: pair.as_str()[offset..offset + len].to_string(),
+            span: Span::new(self.file, self.at(start), self.at(start + len)),
+        }
+    }
+
+    /// `a.b.p99.9` → `a`, `b`, `p99.9`: a part starting with a digit continues the previous one.
     fn path(&self, pair: Pair<'_, Rule>) -> Path {
         let span = self.span(&pair);
+        let text = pair.as_str();
+        let mut bounds: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        for part in text.split('.') {
+            match bounds.last_mut() {
+                Some(last) if part.starts_with(|c: char| c.is_ascii_digit()) => {
+                    last.1 += 1 + part.len()
+                }
+                _ => bounds.push((start, part.len())),
+            }
+            start += part.len() + 1;
+        }
         Path {
-            segments: children(pair).map(|p| self.ident(p)).collect(),
+            segments: bounds
+                .iter()
+                .map(|&(at, len)| self.ident_in(&pair, at, len))
+                .collect(),
             span,
         }
     }
 
     fn quantity(&self, pair: Pair<'_, Rule>) -> Quantity {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let number = inner.next().expect("quantity starts with a number");
-        let text = number.as_str().to_string();
-        let value = parse_number(&text);
-        let unit = inner.next().map(|u| self.ident(u));
+        let text = pair.as_str();
+        let digits = number_prefix(text);
+        let rest = &text[digits..];
+        let unit_at = text.len() - rest.trim_start().len();
+        let unit =
+            (unit_at < text.len()).then(|| self.ident_in(&pair, unit_at, text.len() - unit_at));
         Quantity {
-            value,
-            text,
+            value: parse_number(&text[..digits]),
             unit,
             span,
         }
@@ -201,17 +226,22 @@ impl Lower {
 
     fn money(&self, pair: Pair<'_, Rule>) -> Money {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let value = parse_number(inner.next().expect("money has a number").as_str());
-        let per = inner.next().map(|u| self.ident(u));
-        Money { value, per, span }
+        let text = pair.as_str();
+        let digits = 1 + number_prefix(&text[1..]);
+        let per = (digits < text.len())
+            .then(|| self.ident_in(&pair, digits + 1, text.len() - digits - 1));
+        Money {
+            value: parse_number(&text[1..digits]),
+            per,
+            span,
+        }
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> Str {
         let span = self.span(&pair);
-        let body = pair.into_inner().next().expect("string has a body");
-        let base = self.at(body.as_span().start());
-        let raw = body.as_str();
+        let base = self.at(pair.as_span().start() + 1);
+        let quoted = pair.as_str();
+        let raw = &quoted[1..quoted.len() - 1];
         let mut value = String::with_capacity(raw.len());
         let mut chars = raw.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
@@ -564,7 +594,7 @@ impl Lower {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::time => Statement::Time {
-                time: self.time_spec(children(pair).next().expect("time spec")),
+                time: Box::new(self.time_spec(children(pair).next().expect("time spec"))),
                 span,
             },
             Rule::call => Statement::Call(self.call(pair)),
@@ -595,7 +625,7 @@ impl Lower {
             Rule::cache => {
                 let mut inner = children(pair);
                 let hit = self.quantity(inner.next().expect("hit ratio"));
-                let time = inner.next().map(|p| self.time_spec(p));
+                let time = inner.next().map(|p| Box::new(self.time_spec(p)));
                 Statement::Cache { hit, time, span }
             }
             Rule::batch => {
@@ -782,6 +812,12 @@ impl Lower {
             .collect();
         Scenario { name, items, span }
     }
+}
+
+/// The length of the number at the start of `text` (digits, `_` separators, a fraction).
+fn number_prefix(text: &str) -> usize {
+    text.find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
+        .unwrap_or(text.len())
 }
 
 /// Digits (with `_` separators) as written; the grammar admits nothing else.
