@@ -43,6 +43,7 @@
 pub mod check;
 pub mod diagnostics;
 pub mod model;
+pub mod queueing;
 pub mod resolve;
 pub mod source;
 pub mod syntax;

@@ -146,7 +146,7 @@ impl<'a> Checker<'a> {
                 .at(q.span, "no unit")
                 .help(format!(
                     "write `{}`; the units of {} are {}",
-                    want.with_unit(&self.digits(q)),
+                    want.with_unit(self.digits(q)),
                     want.noun(),
                     one_of(
                         &UNITS

@@ -1,0 +1,9 @@
+//! Analytic queueing models: the numbers behind `kendall predict` (issue 3, in progress).
+//!
+//! Each model documents its assumptions and where it is exact; `docs/models.md` will publish the
+//! measured error of every approximation against the simulator. So far: the M/M/c station,
+//! exact.
+
+pub mod mmc;
+
+pub use mmc::{MMc, Unstable};
