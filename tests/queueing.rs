@@ -623,7 +623,7 @@ fn pdq_textbook_case() {
 fn mm1_sojourn_is_exponential() {
     let (lambda, mu) = (80.0, 100.0);
     let q = MMc::new(1, lambda, mu).unwrap();
-    for p in [0.1, 0.5, 0.9, 0.99, 0.9999] {
+    for p in [0.1f64, 0.5, 0.9, 0.99, 0.9999] {
         let want = -(1.0 - p).ln() / (mu - lambda);
         close(q.sojourn_quantile(p), want, &format!("p{p}"));
     }
