@@ -665,3 +665,159 @@ fn more_servers_never_raise_latency() {
         previous = p99;
     }
 }
+
+mod service_times {
+    use kendall::model::ServiceTime;
+    use kendall::queueing::Dist;
+    use proptest::prelude::*;
+
+    fn close(got: f64, want: f64, tol: f64, what: &str) {
+        let rel = ((got - want) / want).abs();
+        assert!(
+            rel < tol,
+            "{what}: got {got}, want {want} (relative error {rel:e})"
+        );
+    }
+
+    fn dist(t: ServiceTime) -> Dist {
+        Dist::from_model(&t).unwrap()
+    }
+
+    /// References from 40-digit mpmath (regularised incomplete gamma, inverted by bisection).
+    #[test]
+    fn gamma_quantiles_match_reference() {
+        let g = dist(ServiceTime::Gamma {
+            mean_s: 0.005,
+            cv: 0.5,
+        });
+        close(g.mean(), 0.005, 1e-15, "mean");
+        close(g.scv(), 0.25, 1e-15, "scv");
+        for (p, want) in [
+            (0.5, 0.0045900759360636201),
+            (0.99, 0.012556396893539521),
+            (0.999, 0.016327800973985088),
+        ] {
+            close(g.quantile(p), want, 1e-11, &format!("gamma(cv 0.5) p{p}"));
+        }
+        let heavy = dist(ServiceTime::Gamma {
+            mean_s: 0.002,
+            cv: 2.0,
+        });
+        for (p, want) in [
+            (0.5, 0.00034939041882298728),
+            (0.99, 0.019471083377576262),
+            (0.999, 0.035011554063093498),
+        ] {
+            close(heavy.quantile(p), want, 1e-11, &format!("gamma(cv 2) p{p}"));
+        }
+    }
+
+    #[test]
+    fn lognormal_from_mean_and_cv() {
+        let l = dist(ServiceTime::Lognormal {
+            mean_s: 0.006,
+            cv: 0.8,
+        });
+        close(l.mean(), 0.006, 1e-14, "mean");
+        close(l.scv(), 0.64, 1e-14, "scv");
+        close(l.quantile(0.5), 0.004685212856658182, 1e-12, "p50");
+        close(l.quantile(0.99), 0.024062145721087605, 1e-12, "p99");
+        close(l.cdf(l.quantile(0.9)), 0.9, 1e-10, "cdf inverts quantile");
+    }
+
+    #[test]
+    fn fitted_times_are_the_lognormal_through_both_percentiles() {
+        let f = dist(ServiceTime::Fitted {
+            p_low: 0.5,
+            low_s: 0.003,
+            p_high: 0.99,
+            high_s: 0.014,
+        });
+        close(f.quantile(0.5), 0.003, 1e-12, "p50");
+        close(f.quantile(0.99), 0.014, 1e-12, "p99");
+        close(f.mean(), 0.0037353776038178278, 1e-12, "mean");
+        close(f.scv(), 0.55033842701153518, 1e-12, "scv");
+        close(f.quantile(0.95), 0.0089154894756787352, 1e-12, "p95");
+    }
+
+    #[test]
+    fn closed_forms() {
+        let e = dist(ServiceTime::Exp { mean_s: 0.002 });
+        close(e.quantile(0.99), 0.002 * 100f64.ln(), 1e-14, "exp p99");
+        close(
+            e.cdf(0.002),
+            1.0 - (-1f64).exp(),
+            1e-14,
+            "exp cdf at the mean",
+        );
+        let u = dist(ServiceTime::Uniform {
+            low_s: 0.002,
+            high_s: 0.005,
+        });
+        close(u.mean(), 0.0035, 1e-15, "uniform mean");
+        close(
+            u.scv(),
+            0.003f64.powi(2) / 12.0 / 0.0035f64.powi(2),
+            1e-14,
+            "uniform scv",
+        );
+        close(u.quantile(0.25), 0.00275, 1e-14, "uniform p25");
+        let c = dist(ServiceTime::Const { value_s: 0.008 });
+        assert_eq!((c.mean(), c.scv(), c.quantile(0.99)), (0.008, 0.0, 0.008));
+        let b = Dist::batch(0.002, 0.0003, 32);
+        close(b.mean(), 0.0116, 1e-14, "batch of 32");
+        assert_eq!(
+            Dist::from_model(&ServiceTime::Batch {
+                base_s: 0.002,
+                per_item_s: 0.0003
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn empirical_quantiles_interpolate_like_r_type_7() {
+        let samples = vec![0.004, 0.001, 0.003, 0.002, 0.010];
+        let e = dist(ServiceTime::Empirical {
+            file: "x".into(),
+            samples_s: samples,
+        });
+        // sorted 1 2 3 4 10 (ms): h = 4p
+        close(e.quantile(0.5), 0.003, 1e-14, "p50");
+        close(e.quantile(0.9), 0.004 + 0.6 * 0.006, 1e-14, "p90");
+        close(e.mean(), 0.004, 1e-14, "mean");
+        close(
+            e.scv(),
+            (9.0 + 4.0 + 1.0 + 0.0 + 36.0) / 5.0 / 16.0,
+            1e-12,
+            "scv",
+        );
+        assert_eq!(e.cdf(0.0035), 0.6);
+    }
+
+    proptest! {
+        #[test]
+        fn fitted_recovers_any_pair_of_percentiles(
+            p_low in 0.05f64..0.6, gap in 0.05f64..0.39, low_ms in 0.1f64..500.0, ratio in 1.01f64..50.0,
+        ) {
+            let p_high = (p_low + gap).min(0.999);
+            let (low_s, high_s) = (low_ms / 1000.0, low_ms * ratio / 1000.0);
+            let f = dist(ServiceTime::Fitted { p_low, low_s, p_high, high_s });
+            prop_assert!(((f.quantile(p_low) - low_s) / low_s).abs() < 1e-9);
+            prop_assert!(((f.quantile(p_high) - high_s) / high_s).abs() < 1e-9);
+        }
+
+        #[test]
+        fn quantiles_are_monotone_and_invert_the_cdf(mean_ms in 0.1f64..100.0, cv in 0.1f64..3.0, p in 0.01f64..0.99) {
+            for d in [
+                dist(ServiceTime::Lognormal { mean_s: mean_ms / 1000.0, cv }),
+                dist(ServiceTime::Gamma { mean_s: mean_ms / 1000.0, cv }),
+                dist(ServiceTime::Exp { mean_s: mean_ms / 1000.0 }),
+            ] {
+                let t = d.quantile(p);
+                prop_assert!(d.quantile((p + 0.005).min(0.995)) >= t);
+                prop_assert!((d.cdf(t) - p).abs() < 1e-9, "{d:?}: cdf(q({p})) = {}", d.cdf(t));
+            }
+        }
+    }
+}

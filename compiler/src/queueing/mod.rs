@@ -5,5 +5,7 @@
 //! exact.
 
 pub mod mmc;
+pub mod service_time;
 
 pub use mmc::{MMc, Unstable};
+pub use service_time::Dist;
