@@ -4,8 +4,10 @@
 //! measured error of every approximation against the simulator. So far: the M/M/c station,
 //! exact.
 
+pub mod ggc;
 pub mod mmc;
 pub mod service_time;
 
+pub use ggc::GGc;
 pub use mmc::{MMc, Unstable};
 pub use service_time::Dist;
