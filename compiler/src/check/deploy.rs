@@ -50,6 +50,7 @@ impl Checker<'_> {
                 }
             }
             if d.target.name == "kubernetes" {
+                self.kubernetes_written = true;
                 out.kubernetes = self.kubernetes(&settings, system, d);
             } else {
                 out.compose = Some(Compose {

@@ -54,6 +54,8 @@ pub(crate) struct Checker<'a> {
     template_mode: bool,
     /// Whether a large design may be checked on two threads.
     parallel: bool,
+    /// A `deploy kubernetes` block was written (even if invalid).
+    kubernetes_written: bool,
 }
 
 impl Checker<'_> {
@@ -97,6 +99,7 @@ impl<'a> Checker<'a> {
             declared_workloads: BTreeSet::new(),
             template_mode: self.template_mode,
             parallel: false,
+            kubernetes_written: false,
         }
     }
 
@@ -172,6 +175,7 @@ pub fn check(
         declared_workloads: BTreeSet::new(),
         template_mode: false,
         parallel,
+        kubernetes_written: false,
     };
     let mut model = Model {
         format_version: FORMAT_VERSION,

@@ -64,7 +64,12 @@ impl Checker<'_> {
                 let n = self.count(count, "fail", 1, 10_000)?;
                 match (what.name.as_str(), of) {
                     ("zone" | "zones", None) => {
-                        let zones = model.deploy.kubernetes.as_ref().map_or(1, |k| k.zones);
+                        let zones = match &model.deploy.kubernetes {
+                            Some(k) => k.zones,
+                            // Written but invalid (already reported): the zone count is unknown.
+                            None if self.kubernetes_written => return None,
+                            None => 1,
+                        };
                         if n >= zones {
                             self.report(
                                 Diagnostic::new(
@@ -179,6 +184,25 @@ impl Checker<'_> {
                     endpoint = match (segs.len(), service.endpoints.as_slice()) {
                         (3, _) => segs[1].name.clone(),
                         (_, [only]) => only.name.clone(),
+                        (_, all) if all.len() > 1 => {
+                            let shown: Vec<String> = all
+                                .iter()
+                                .map(|e| format!("{}.{}.hit", service.name, e.name))
+                                .collect();
+                            self.report(
+                                Diagnostic::new(
+                                    codes::AMBIGUOUS_TARGET,
+                                    format!(
+                                        "`{}` has {} endpoints; which one's cache?",
+                                        service.name,
+                                        all.len()
+                                    ),
+                                )
+                                .at(target.span, "no endpoint named")
+                                .help(format!("name the endpoint: {}", one_of(&shown))),
+                            );
+                            return None;
+                        }
                         _ => service.name.clone(),
                     };
                     if service
