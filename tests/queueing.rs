@@ -9,6 +9,8 @@
 // printed from 50-digit arithmetic and rounded once, by the compiler.
 #![allow(clippy::excessive_precision)]
 
+mod support;
+
 use kendall::queueing::MMc;
 
 /// (c, ρ, Erlang C, mean sojourn, p50, p95, p99, p99.9), times in seconds.
@@ -817,6 +819,153 @@ mod service_times {
                 let t = d.quantile(p);
                 prop_assert!(d.quantile((p + 0.005).min(0.995)) >= t);
                 prop_assert!((d.cdf(t) - p).abs() < 1e-9, "{d:?}: cdf(q({p})) = {}", d.cdf(t));
+            }
+        }
+    }
+}
+
+mod traffic_equations {
+    use kendall::queueing::{Dist, traffic};
+    use kendall::resolve::MemoryLoader;
+
+    use super::support;
+
+    fn model(text: &str) -> kendall::model::Model {
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        assert!(!c.diagnostics.has_errors(), "{}", support::render_all(&c));
+        c.model.unwrap()
+    }
+
+    fn close(got: f64, want: f64, what: &str) {
+        assert!(
+            ((got - want) / want).abs() < 1e-12,
+            "{what}: got {got}, want {want}"
+        );
+    }
+
+    #[test]
+    fn recsys_rates_and_service_mixtures() {
+        let c = support::compile_in(&support::root().join("examples"), "recsys.arch");
+        let t = traffic(c.model.as_ref().unwrap(), 1.0).unwrap();
+        for (s, e) in [
+            ("api", "recommend"),
+            ("features", "user"),
+            ("retrieval", "search"),
+            ("trending", "top"),
+            ("ranker", "score"),
+            ("events", "publish"),
+        ] {
+            close(t.endpoint(s, e).unwrap().rate, 2400.0, &format!("{s}.{e}"));
+        }
+        // 85% of feature lookups hit the cache.
+        close(
+            t.endpoint("features", "user").unwrap().miss_rate,
+            360.0,
+            "features misses",
+        );
+        // Every call visits all 8 retrieval shards: each shard sees the full rate.
+        let retrieval = t.service("retrieval").unwrap();
+        assert_eq!(retrieval.shards, 8);
+        close(retrieval.rate_per_shard, 2400.0, "retrieval per shard");
+        // Hits take 0.2ms; misses the fitted p50 3ms / p99 14ms time.
+        let fitted = Dist::from_model(&kendall::model::ServiceTime::Fitted {
+            p_low: 0.5,
+            low_s: 0.003,
+            p_high: 0.99,
+            high_s: 0.014,
+        })
+        .unwrap();
+        let mean = (2040.0 * 0.0002 + 360.0 * fitted.mean()) / 2400.0;
+        let second = (2040.0 * 0.0002f64.powi(2)
+            + 360.0 * fitted.mean().powi(2) * (1.0 + fitted.scv()))
+            / 2400.0;
+        let features = t.service("features").unwrap();
+        close(
+            features.mean_service_s.unwrap(),
+            mean,
+            "features mean service",
+        );
+        close(
+            features.service_scv.unwrap(),
+            second / (mean * mean) - 1.0,
+            "features scv",
+        );
+        let api = t.service("api").unwrap();
+        close(api.mean_service_s.unwrap(), 0.0012, "api mean");
+        close(api.service_scv.unwrap(), 1.0, "api scv");
+        assert_eq!(
+            t.service("ranker").unwrap().mean_service_s,
+            None,
+            "batching has its own model"
+        );
+        let doubled = traffic(c.model.as_ref().unwrap(), 2.0).unwrap();
+        close(
+            doubled.endpoint("ranker", "score").unwrap().rate,
+            4800.0,
+            "load 2x",
+        );
+    }
+
+    const LOOP: &str = "system t {
+      workload w { entry a.x  rate 100 rps }
+      service a { endpoint x { time exp(1ms)  call b.y when 30% times 3  call c.z async } }
+      service b { endpoint y { time exp(1ms)  call c.z times 2 parallel } }
+      service c { endpoint z { time exp(1ms)  call a.x async when PCT } }
+    }";
+
+    /// A = 100 + p·C, B = 0.9·A, C = A + 2·B = 2.8·A.
+    #[test]
+    fn when_times_fanout_and_an_async_loop() {
+        let t = traffic(&model(&LOOP.replace("PCT", "10%")), 1.0).unwrap();
+        let a = 100.0 / (1.0 - 0.1 * 2.8);
+        close(t.endpoint("a", "x").unwrap().rate, a, "a");
+        close(t.endpoint("b", "y").unwrap().rate, 0.9 * a, "b");
+        close(t.endpoint("c", "z").unwrap().rate, 2.8 * a, "c");
+    }
+
+    #[test]
+    fn a_loop_that_multiplies_traffic_diverges() {
+        let err = traffic(&model(&LOOP.replace("PCT", "40%")), 1.0).unwrap_err();
+        assert_eq!(err.services, ["a", "b", "c"]);
+    }
+
+    /// What enters an endpoint is what its callers' misses send it, plus its workloads.
+    #[test]
+    fn traffic_is_conserved_in_every_example() {
+        for name in ["recsys.arch", "fraud.arch", "rag.arch", "training.arch"] {
+            let c = support::compile_in(&support::root().join("examples"), name);
+            let m = c.model.unwrap();
+            let t = traffic(&m, 1.0).unwrap();
+            for s in &m.services {
+                for e in &s.endpoints {
+                    let mut inflow: f64 = m
+                        .workloads
+                        .iter()
+                        .filter(|w| {
+                            w.job.is_none()
+                                && w.entry.service == s.name
+                                && w.entry.endpoint.as_deref() == Some(&e.name)
+                        })
+                        .map(|w| w.rate_rps)
+                        .sum();
+                    for caller in &m.services {
+                        for ce in &caller.endpoints {
+                            let misses = t.endpoint(&caller.name, &ce.name).unwrap().miss_rate;
+                            kendall::model::graph::each_call(&ce.steps, &mut |c| {
+                                if c.service == s.name && c.endpoint == e.name {
+                                    inflow += misses * c.probability * c.times as f64;
+                                }
+                            });
+                        }
+                    }
+                    let got = t.endpoint(&s.name, &e.name).unwrap().rate;
+                    assert!(
+                        (got - inflow).abs() <= 1e-9 * inflow.max(1.0),
+                        "{name}: {}.{}: {got} vs {inflow}",
+                        s.name,
+                        e.name
+                    );
+                }
             }
         }
     }

@@ -7,7 +7,9 @@
 pub mod ggc;
 pub mod mmc;
 pub mod service_time;
+pub mod traffic;
 
 pub use ggc::GGc;
 pub use mmc::{MMc, Unstable};
 pub use service_time::Dist;
+pub use traffic::{Divergent, Traffic, traffic};
