@@ -5,6 +5,7 @@
 //! exact.
 
 pub mod ggc;
+pub mod lattice;
 pub mod mmc;
 pub mod service_time;
 pub mod traffic;
