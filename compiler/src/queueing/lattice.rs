@@ -113,12 +113,12 @@ impl Lattice {
     /// The distribution of the larger of two independent times: the product of the CDFs.
     pub fn max(&self, other: &Lattice) -> Lattice {
         assert_eq!(self.points(), other.points(), "lattices must share a grid");
-        self.from_cdf_values(|i| self.cdf_at_prefix(i) * other.cdf_at_prefix(i))
+        self.with_cdf(|i| self.cdf_at_prefix(i) * other.cdf_at_prefix(i))
     }
 
     /// The largest of `k` independent copies: CDF^k.
     pub fn max_of(&self, k: u32) -> Lattice {
-        self.from_cdf_values(|i| self.cdf_at_prefix(i).powi(k as i32))
+        self.with_cdf(|i| self.cdf_at_prefix(i).powi(k as i32))
     }
 
     /// `self` with probability `p`, `other` otherwise.
@@ -139,7 +139,7 @@ impl Lattice {
         self.pmf[..=i].iter().sum::<f64>().min(1.0)
     }
 
-    fn from_cdf_values(&self, cdf: impl Fn(usize) -> f64) -> Lattice {
+    fn with_cdf(&self, cdf: impl Fn(usize) -> f64) -> Lattice {
         let n = self.points();
         let mut pmf = Vec::with_capacity(n);
         let mut below = 0.0;
