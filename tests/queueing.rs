@@ -970,3 +970,138 @@ mod traffic_equations {
         }
     }
 }
+
+mod prediction {
+    use super::support;
+    use kendall::queueing::{MMc, Options, predict};
+    use kendall::resolve::MemoryLoader;
+
+    fn model(text: &str) -> kendall::model::Model {
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        assert!(!c.diagnostics.has_errors(), "{}", support::render_all(&c));
+        c.model.unwrap()
+    }
+
+    fn options(load: f64) -> Options {
+        Options {
+            load,
+            ..Options::default()
+        }
+    }
+
+    /// One exponential service behind a shared queue is M/M/c: the end-to-end distribution
+    /// must reproduce the exact sojourn percentiles, up to the lattice's resolution.
+    #[test]
+    fn a_single_station_reproduces_mmc() {
+        let m = model(
+            "system t {
+              workload w { entry api.get  rate 700 rps }
+              service api { replicas 4  workers 2  balance shared  endpoint get { time exp(10ms) } }
+            }",
+        );
+        let p = predict(&m, &options(1.0)).unwrap();
+        let exact = MMc::new(8, 700.0, 100.0).unwrap();
+        let l = p.workloads[0].latency.as_ref().unwrap();
+        let s = &p.services[0];
+        assert_eq!(s.model, "M/M/c exact");
+        assert!((s.utilization.unwrap() - 0.875).abs() < 1e-12);
+        assert!((s.sojourn_mean_s.unwrap() - exact.mean_sojourn()).abs() < 1e-12);
+        assert!((s.sojourn_p99_s.unwrap() - exact.sojourn_quantile(0.99)).abs() < 1e-12);
+        for (got, p) in [
+            (l.p50_s, 0.5),
+            (l.p95_s, 0.95),
+            (l.p99_s, 0.99),
+            (l.p999_s, 0.999),
+        ] {
+            let want = exact.sojourn_quantile(p);
+            assert!(((got - want) / want).abs() < 2e-3, "p{p}: {got} vs {want}");
+        }
+        assert!(((l.mean_s - exact.mean_sojourn()) / exact.mean_sojourn()).abs() < 1e-3);
+    }
+
+    /// Two M/M/1 stations in a row: the sojourn times are independent exponentials with rates
+    /// μ₁ − λ and μ₂ − λ, so the total is hypoexponential.
+    #[test]
+    fn an_mm1_tandem_is_hypoexponential() {
+        let m = model(
+            "system t {
+              workload w { entry a.x  rate 50 rps }
+              service a { replicas 1  endpoint x { time exp(10ms)  call b.y } }
+              service b { replicas 1  endpoint y { time exp(4ms) } }
+            }",
+        );
+        let p = predict(&m, &options(1.0)).unwrap();
+        let (r1, r2) = (100.0 - 50.0, 250.0 - 50.0);
+        let tail = |t: f64| (r2 * (-r1 * t).exp() - r1 * (-r2 * t).exp()) / (r2 - r1);
+        let quantile = |p: f64| {
+            let (mut lo, mut hi) = (0.0, 10.0);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if tail(mid) > 1.0 - p {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
+            }
+            lo
+        };
+        let l = p.workloads[0].latency.as_ref().unwrap();
+        let mean = 1.0 / r1 + 1.0 / r2;
+        assert!(
+            ((l.mean_s - mean) / mean).abs() < 1e-3,
+            "{} vs {mean}",
+            l.mean_s
+        );
+        for (got, q) in [(l.p50_s, 0.5), (l.p99_s, 0.99), (l.p999_s, 0.999)] {
+            let want = quantile(q);
+            assert!(((got - want) / want).abs() < 2e-3, "p{q}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn an_overloaded_station_is_unstable_with_the_capacity_it_needs() {
+        let m = model(
+            "system t {
+              workload w { entry api.get  rate 1000 rps  slo p99 < 50ms }
+              service api { replicas 2  workers 4  endpoint get { time exp(10ms) } }
+            }",
+        );
+        let p = predict(&m, &options(1.0)).unwrap();
+        let s = &p.services[0];
+        let u = s.unstable.unwrap();
+        assert!((u.utilization - 1.25).abs() < 1e-12);
+        // 10 erlangs of work at 4 workers a replica: 3 replicas.
+        assert_eq!(u.replicas_needed, 3);
+        assert_eq!(p.workloads[0].latency, None);
+    }
+
+    #[test]
+    fn latency_rises_with_load_and_falls_with_replicas() {
+        let c = support::compile_in(&support::root().join("examples"), "fraud.arch");
+        let m = c.model.unwrap();
+        let p99 = |o: &Options| {
+            predict(&m, o).unwrap().workloads[0]
+                .latency
+                .as_ref()
+                .map(|l| l.p99_s)
+                .unwrap_or(f64::INFINITY)
+        };
+        let mut previous = 0.0;
+        for load in [0.5, 0.75, 1.0, 1.25] {
+            let now = p99(&options(load));
+            assert!(now >= previous, "load {load}: p99 {now} below {previous}");
+            previous = now;
+        }
+        let base = options(1.0);
+        let first = &m
+            .services
+            .iter()
+            .find(|s| s.replicas.is_some_and(|r| !r.pinned))
+            .unwrap()
+            .name;
+        let mut more = options(1.0);
+        let now = m.service(first).unwrap().replicas.unwrap().min;
+        more.replicas.insert(first.clone(), now + 2);
+        assert!(p99(&more) <= p99(&base));
+    }
+}

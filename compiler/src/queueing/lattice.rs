@@ -177,7 +177,11 @@ mod tests {
         assert!(s.overflow() < 1e-12);
         let mean = 1.0 / a + 1.0 / b;
         // Rounding to the grid moves the mean by O(h²): 2e-6 here.
-        assert!(((s.mean() - mean) / mean).abs() < 1e-5, "{} vs {mean}", s.mean());
+        assert!(
+            ((s.mean() - mean) / mean).abs() < 1e-5,
+            "{} vs {mean}",
+            s.mean()
+        );
         // P(T > t) = (b e^{-at} − a e^{-bt}) / (b − a); its 0.99 point by bisection:
         let tail = |t: f64| (b * (-a * t).exp() - a * (-b * t).exp()) / (b - a);
         let (mut lo, mut hi) = (0.0, 1.0);

@@ -7,10 +7,12 @@
 pub mod ggc;
 pub mod lattice;
 pub mod mmc;
+pub mod predict;
 pub mod service_time;
 pub mod traffic;
 
 pub use ggc::GGc;
 pub use mmc::{MMc, Unstable};
+pub use predict::{Options, Prediction, predict};
 pub use service_time::Dist;
 pub use traffic::{Divergent, Traffic, traffic};

@@ -1,0 +1,611 @@
+//! Model + replicas + load → per-service load and utilisation, per-workload latency
+//! distributions. Every figure names the model that produced it.
+//!
+//! Stations (one per service shard):
+//! * `kind external`: a pure delay, its own time distribution, unlimited capacity.
+//! * exponential service and Poisson arrivals: M/M/c, exact.
+//! * otherwise G/G/c (Allen–Cunneen mean wait; exponential wait tail).
+//! * `balance shared` is one queue for all replicas × workers; `random` and `round_robin` give
+//!   each replica its own queue with a share of the arrivals (round robin also smooths them:
+//!   c_a² / replicas); `least_request` is modelled as a shared queue, an optimistic bound.
+//! * `workers N blocking`: a worker is held for the request's own work plus the mean latency
+//!   of its synchronous calls (mean-value approximation; the variability of the holding time
+//!   is taken from the own work alone).
+//! * dynamic batching: a provisional mean-value model — the batch size b solves
+//!   b = clamp(λ·s(b)/instances, 1, max); a request waits half a batch time plus the batch
+//!   wait, then its batch's time. Stability is λ < instances·max / s(max).
+//!
+//! Arrival variability is not yet propagated through the network (Whitt's QNA is the plan):
+//! every station sees the superposed SCV of the workloads entering it directly, and Poisson
+//! arrivals otherwise.
+//!
+//! End to end, a request's latency at an endpoint is its station's wait plus its own time, then
+//! its calls: in sequence they add (convolution), `parallel` groups and fan-outs take the
+//! slowest (product of CDFs, independence assumed), `when` and cache hits mix. Async calls add
+//! load, not latency.
+
+use super::GGc;
+use super::lattice::Lattice;
+use super::mmc::MMc;
+use super::service_time::Dist;
+use super::traffic::{Divergent, Traffic, traffic};
+use crate::model::{Arrivals, Balance, Endpoint, Model, Service, ServiceKind, ServiceTime, Step};
+use std::collections::BTreeMap;
+
+/// What to predict for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Multiplies every workload's rate (1.0 as designed).
+    pub load: f64,
+    /// Replicas per service (per shard), overriding the design's pin or lower bound.
+    pub replicas: BTreeMap<String, u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloVerdict {
+    pub stat: String,
+    pub target_s: f64,
+    pub predicted_s: f64,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadPrediction {
+    pub name: String,
+    pub rate_rps: f64,
+    /// `None` when a station on the workload's path is unstable.
+    pub latency: Option<Latency>,
+    pub slos: Vec<SloVerdict>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    pub mean_s: f64,
+    pub p50_s: f64,
+    pub p95_s: f64,
+    pub p99_s: f64,
+    pub p999_s: f64,
+    /// Probability mass beyond the latency grid (a bound on the truncation error).
+    pub overflow: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServicePrediction {
+    pub name: String,
+    /// Requests per second arriving at one shard.
+    pub arrival_rps: f64,
+    pub replicas: Option<u32>,
+    /// Servers of one shard: replicas × workers.
+    pub servers: Option<u32>,
+    pub utilization: Option<f64>,
+    pub wait_mean_s: Option<f64>,
+    pub sojourn_mean_s: Option<f64>,
+    pub sojourn_p99_s: Option<f64>,
+    pub model: &'static str,
+    pub unstable: Option<Overload>,
+    pub warnings: Vec<String>,
+}
+
+/// A station whose load reaches its capacity: no steady state, no latency.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overload {
+    /// Offered load over capacity (≥ 1).
+    pub utilization: f64,
+    /// The fewest replicas (per shard) with capacity above the load.
+    pub replicas_needed: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub workloads: Vec<WorkloadPrediction>,
+    pub services: Vec<ServicePrediction>,
+}
+
+/// A station's queueing delay, shared by all endpoints of its service.
+#[derive(Clone, Debug)]
+enum Wait {
+    /// External services, and stations with no traffic.
+    None,
+    /// Waits with probability `p`, for an exponential time of mean `mean` when it does.
+    Exponential {
+        p: f64,
+        mean: f64,
+    },
+    /// Batching: a fixed wait before a batch of fixed time.
+    Batch {
+        wait: f64,
+        batch_time: f64,
+    },
+    Unstable,
+}
+
+/// The grid's points; the spacing adapts per workload.
+const POINTS: usize = 4096;
+/// Mass beyond the grid above which the grid is widened.
+const MAX_OVERFLOW: f64 = 1e-6;
+
+pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent> {
+    let load = if options.load > 0.0 {
+        options.load
+    } else {
+        1.0
+    };
+    let t = traffic(model, load)?;
+    let mut p = Predictor {
+        model,
+        traffic: &t,
+        options,
+        load,
+        stations: BTreeMap::new(),
+        entry_scv: entry_scv(model, load),
+        lattices: BTreeMap::new(),
+    };
+    // Stations in an order where every synchronous callee comes first (blocking needs them).
+    for s in &model.services {
+        p.station(&s.name);
+    }
+    let services = model
+        .services
+        .iter()
+        .map(|s| p.stations[s.name.as_str()].1.clone())
+        .collect();
+    let workloads = model
+        .workloads
+        .iter()
+        .filter(|w| w.job.is_none())
+        .map(|w| p.workload(w))
+        .collect();
+    Ok(Prediction {
+        workloads,
+        services,
+    })
+}
+
+/// The SCV of the arrivals each service receives straight from workloads.
+fn entry_scv(model: &Model, load: f64) -> BTreeMap<&str, f64> {
+    let mut by_service: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for w in model.workloads.iter().filter(|w| w.job.is_none()) {
+        let scv = match &w.arrivals {
+            Arrivals::Poisson => 1.0,
+            Arrivals::Bursty { scv } => *scv,
+            Arrivals::Trace { scv, .. } => *scv,
+            Arrivals::Periodic { .. } => 0.0,
+        };
+        let e = by_service.entry(w.entry.service.as_str()).or_default();
+        e.0 += w.rate_rps * load;
+        e.1 += w.rate_rps * load * scv;
+    }
+    by_service
+        .into_iter()
+        .map(|(s, (rate, weighted))| (s, if rate > 0.0 { weighted / rate } else { 1.0 }))
+        .collect()
+}
+
+struct Predictor<'m> {
+    model: &'m Model,
+    traffic: &'m Traffic,
+    options: &'m Options,
+    load: f64,
+    stations: BTreeMap<&'m str, (Wait, ServicePrediction)>,
+    entry_scv: BTreeMap<&'m str, f64>,
+    /// Endpoint latency distributions on a grid, by (service, endpoint, grid step bits).
+    lattices: BTreeMap<(&'m str, &'m str, u64), Lattice>,
+}
+
+impl<'m> Predictor<'m> {
+    fn service(&self, name: &str) -> &'m Service {
+        self.model.service(name).expect("calls resolve to services")
+    }
+
+    fn replicas(&self, s: &Service) -> Option<u32> {
+        let r = s.replicas?;
+        Some(*self.options.replicas.get(&s.name).unwrap_or(&r.min))
+    }
+
+    /// Builds (once) the station of service `name`.
+    fn station(&mut self, name: &'m str) -> Wait {
+        if let Some((w, _)) = self.stations.get(name) {
+            return w.clone();
+        }
+        let s = self.service(name);
+        let load = self
+            .traffic
+            .service(name)
+            .expect("every service has a load");
+        let rate = load.rate_per_shard;
+        let mut out = ServicePrediction {
+            name: s.name.clone(),
+            arrival_rps: rate,
+            replicas: self.replicas(s),
+            servers: None,
+            utilization: None,
+            wait_mean_s: None,
+            sojourn_mean_s: None,
+            sojourn_p99_s: None,
+            model: "",
+            unstable: None,
+            warnings: Vec::new(),
+        };
+        let wait = if s.kind == ServiceKind::External {
+            out.model = "delay";
+            Wait::None
+        } else if let Some((endpoint, batch)) = s
+            .endpoints
+            .iter()
+            .find_map(|e| e.batch.as_ref().map(|b| (e, b)))
+        {
+            self.batch_station(s, endpoint, batch.max, batch.wait_s, rate, &mut out)
+        } else {
+            self.queue_station(s, rate, &mut out)
+        };
+        if let Some(u) = out.utilization {
+            if u > 0.9 && out.unstable.is_none() {
+                out.warnings.push(format!(
+                    "utilisation {:.1}% is above 90%: queueing approximations degrade and tails grow fast",
+                    u * 100.0
+                ));
+            }
+        }
+        self.stations.insert(name, (wait.clone(), out));
+        wait
+    }
+
+    fn queue_station(&mut self, s: &'m Service, rate: f64, out: &mut ServicePrediction) -> Wait {
+        let replicas = out.replicas.unwrap_or(1);
+        let (Some(mut mean), Some(scv)) = (
+            self.traffic.service(&s.name).and_then(|l| l.mean_service_s),
+            self.traffic.service(&s.name).and_then(|l| l.service_scv),
+        ) else {
+            out.model = "idle";
+            out.servers = Some(replicas * s.workers);
+            out.utilization = Some(0.0);
+            return Wait::None;
+        };
+        if s.workers_blocking {
+            mean += self.mean_downstream(s);
+            out.model = "G/G/c blocking (mean-value)";
+        }
+        let ca2 = *self.entry_scv.get(s.name.as_str()).unwrap_or(&1.0);
+        let (queues, servers, arrivals, ca2) = match s.balance {
+            Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, ca2),
+            Balance::Random => (replicas, s.workers, rate / replicas as f64, ca2),
+            Balance::RoundRobin => (
+                replicas,
+                s.workers,
+                rate / replicas as f64,
+                ca2 / replicas as f64,
+            ),
+        };
+        out.servers = Some(replicas * s.workers);
+        let exact = ca2 == 1.0 && scv == 1.0 && !s.workers_blocking;
+        let station = GGc::new(servers, arrivals, mean, ca2, scv);
+        let g = match station {
+            Ok(g) => g,
+            Err(_) => {
+                let utilization = rate * mean / (replicas * s.workers) as f64;
+                out.utilization = Some(utilization);
+                out.unstable = Some(Overload {
+                    utilization,
+                    replicas_needed: (rate * mean / s.workers as f64).floor() as u32 + 1,
+                });
+                out.model = "unstable";
+                return Wait::Unstable;
+            }
+        };
+        if out.model.is_empty() {
+            out.model = if exact {
+                "M/M/c exact"
+            } else {
+                "G/G/c Allen–Cunneen"
+            };
+        }
+        if s.balance == Balance::LeastRequest {
+            out.warnings
+                .push("least_request is modelled as one shared queue: an optimistic bound".into());
+        }
+        if scv > 2.0 {
+            out.warnings.push(format!(
+                "service-time SCV {scv:.2} is outside the validated range (≤ 2): the exponential wait tail under-predicts p99"
+            ));
+        }
+        out.utilization = Some(g.utilization());
+        out.wait_mean_s = Some(g.mean_wait());
+        out.sojourn_mean_s = Some(g.mean_sojourn());
+        let wait = Wait::Exponential {
+            p: g.p_wait(),
+            mean: if g.p_wait() > 0.0 {
+                g.mean_wait() / g.p_wait()
+            } else {
+                0.0
+            },
+        };
+        if exact && queues == 1 {
+            let m = MMc::new(servers, arrivals, 1.0 / mean).expect("stable above");
+            out.sojourn_p99_s = Some(m.sojourn_quantile(0.99));
+        }
+        wait
+    }
+
+    /// The provisional batching model (see the module docs).
+    fn batch_station(
+        &mut self,
+        s: &'m Service,
+        e: &Endpoint,
+        max: u32,
+        wait_s: f64,
+        rate: f64,
+        out: &mut ServicePrediction,
+    ) -> Wait {
+        let ServiceTime::Batch { base_s, per_item_s } = e.time else {
+            unreachable!("the checker requires a batch time on batching endpoints")
+        };
+        let replicas = out.replicas.unwrap_or(1);
+        let instances = (replicas * s.workers) as f64;
+        out.servers = Some(replicas * s.workers);
+        out.model = "batching (provisional mean-value)";
+        out.warnings.push("the dynamic-batching model is provisional: its error against simulation is not yet measured".into());
+        let batch_time = |b: f64| base_s + per_item_s * b;
+        let capacity = instances * max as f64 / batch_time(max as f64);
+        out.utilization = Some(rate / capacity);
+        if rate >= capacity {
+            out.unstable = Some(Overload {
+                utilization: rate / capacity,
+                replicas_needed: (rate * batch_time(max as f64) / max as f64 / s.workers as f64)
+                    .floor() as u32
+                    + 1,
+            });
+            out.model = "unstable";
+            return Wait::Unstable;
+        }
+        // Fixed point for the batch size: what arrives while a batch is served.
+        let mut b = 1.0f64;
+        for _ in 0..200 {
+            b = (rate * batch_time(b) / instances).clamp(1.0, max as f64);
+        }
+        let time = batch_time(b);
+        let wait = time / 2.0 + wait_s;
+        out.wait_mean_s = Some(wait);
+        out.sojourn_mean_s = Some(wait + time);
+        out.sojourn_p99_s = Some(wait + time);
+        Wait::Batch {
+            wait,
+            batch_time: time,
+        }
+    }
+
+    /// The mean latency of a service's synchronous calls, averaged over its endpoints by rate.
+    fn mean_downstream(&mut self, s: &'m Service) -> f64 {
+        let mut total = 0.0;
+        let mut weight = 0.0;
+        for e in &s.endpoints {
+            let l = self.traffic.endpoint(&s.name, &e.name).expect("loaded");
+            if l.miss_rate > 0.0 {
+                total += l.miss_rate * self.mean_steps(&e.steps);
+                weight += l.rate;
+            }
+        }
+        if weight > 0.0 { total / weight } else { 0.0 }
+    }
+
+    /// Mean latency of a step list (parallel groups take the slowest mean: a lower bound).
+    fn mean_steps(&mut self, steps: &'m [Step]) -> f64 {
+        steps
+            .iter()
+            .map(|step| match step {
+                Step::Call(c) if c.is_async => 0.0,
+                Step::Call(c) => {
+                    c.probability * c.times as f64 * self.mean_endpoint(&c.service, &c.endpoint)
+                }
+                Step::Parallel { steps } => steps
+                    .iter()
+                    .map(|s| self.mean_steps(std::slice::from_ref(s)))
+                    .fold(0.0, f64::max),
+            })
+            .sum()
+    }
+
+    fn mean_endpoint(&mut self, service: &'m str, endpoint: &'m str) -> f64 {
+        let s = self.service(service);
+        let e = s.endpoint(endpoint).expect("endpoint exists");
+        let wait = match self.station(service) {
+            Wait::Exponential { p, mean } => p * mean,
+            Wait::Batch { wait, batch_time } => wait + batch_time,
+            Wait::None | Wait::Unstable => 0.0,
+        };
+        let own = match &e.time {
+            ServiceTime::Batch { .. } => 0.0,
+            t => Dist::from_model(t).map_or(0.0, |d| d.mean()),
+        };
+        let hit = e.cache.as_ref().map_or(0.0, |c| c.hit_ratio);
+        let hit_time = e
+            .cache
+            .as_ref()
+            .and_then(|c| Dist::from_model(&c.hit_time))
+            .map_or(0.0, |d| d.mean());
+        wait + hit * hit_time + (1.0 - hit) * (own + self.mean_steps(&e.steps))
+    }
+
+    fn workload(&mut self, w: &'m crate::model::Workload) -> WorkloadPrediction {
+        let rate_rps = w.rate_rps * self.load;
+        let endpoint = w
+            .entry
+            .endpoint
+            .as_deref()
+            .expect("request workloads enter an endpoint");
+        let latency = if self.touches_unstable(&w.entry.service, endpoint) {
+            None
+        } else {
+            let mean = self.mean_endpoint(&w.entry.service, endpoint).max(1e-6);
+            let mut span = 25.0 * mean;
+            let mut lattice = None;
+            for _ in 0..6 {
+                let step = span / POINTS as f64;
+                let l = self.lattice(&w.entry.service, endpoint, step);
+                let done = l.overflow() <= MAX_OVERFLOW;
+                lattice = Some(l);
+                if done {
+                    break;
+                }
+                span *= 4.0;
+            }
+            lattice.map(|l| Latency {
+                mean_s: l.mean(),
+                p50_s: l.quantile(0.5),
+                p95_s: l.quantile(0.95),
+                p99_s: l.quantile(0.99),
+                p999_s: l.quantile(0.999),
+                overflow: l.overflow(),
+            })
+        };
+        let slos = match &latency {
+            None => Vec::new(),
+            Some(l) => w
+                .slos
+                .iter()
+                .map(|slo| {
+                    let predicted_s = match slo.quantile {
+                        None => l.mean_s,
+                        Some(0.5) => l.p50_s,
+                        Some(0.95) => l.p95_s,
+                        Some(0.99) => l.p99_s,
+                        Some(0.999) => l.p999_s,
+                        Some(q) => self.quantile_again(w, q),
+                    };
+                    SloVerdict {
+                        stat: slo.stat.clone(),
+                        target_s: slo.target_s,
+                        predicted_s,
+                        met: predicted_s < slo.target_s,
+                    }
+                })
+                .collect(),
+        };
+        WorkloadPrediction {
+            name: w.name.clone(),
+            rate_rps,
+            latency,
+            slos,
+        }
+    }
+
+    /// A percentile other than the reported ones, from a fresh lattice.
+    fn quantile_again(&mut self, w: &'m crate::model::Workload, q: f64) -> f64 {
+        let endpoint = w.entry.endpoint.as_deref().expect("entry endpoint");
+        let mean = self.mean_endpoint(&w.entry.service, endpoint).max(1e-6);
+        let l = self.lattice(&w.entry.service, endpoint, 100.0 * mean / POINTS as f64);
+        l.quantile(q)
+    }
+
+    fn touches_unstable(&mut self, service: &'m str, endpoint: &'m str) -> bool {
+        if matches!(self.station(service), Wait::Unstable) {
+            return true;
+        }
+        let e = self
+            .service(service)
+            .endpoint(endpoint)
+            .expect("endpoint exists");
+        let mut calls = Vec::new();
+        crate::model::graph::each_call(&e.steps, &mut |c| {
+            if !c.is_async {
+                calls.push((c.service.as_str(), c.endpoint.as_str()));
+            }
+        });
+        calls.into_iter().any(|(s, e)| self.touches_unstable(s, e))
+    }
+
+    /// The latency distribution of a request entering `service.endpoint`, computed once per
+    /// grid.
+    fn lattice(&mut self, service: &'m str, endpoint: &'m str, step: f64) -> Lattice {
+        let key = (service, endpoint, step.to_bits());
+        if let Some(l) = self.lattices.get(&key) {
+            return l.clone();
+        }
+        let l = self.compute_lattice(service, endpoint, step);
+        self.lattices.insert(key, l.clone());
+        l
+    }
+
+    fn compute_lattice(&mut self, service: &'m str, endpoint: &'m str, step: f64) -> Lattice {
+        let s = self.service(service);
+        let e = s.endpoint(endpoint).expect("endpoint exists");
+        let wait = self.station(service);
+        let queued = |own: Lattice| -> Lattice {
+            match &wait {
+                Wait::Exponential { p, mean } if *p > 0.0 && *mean > 0.0 => {
+                    let (p, mean) = (*p, *mean);
+                    own.convolve(&Lattice::from_cdf(step, POINTS, move |t| {
+                        if t < 0.0 {
+                            0.0
+                        } else {
+                            1.0 - p * (-t / mean).exp()
+                        }
+                    }))
+                }
+                _ => own,
+            }
+        };
+        let own = match (&wait, &e.time) {
+            (Wait::Batch { wait, batch_time }, _) => {
+                let total = wait + batch_time;
+                Lattice::from_cdf(step, POINTS, move |t| f64::from(t >= total))
+            }
+            (_, t) => queued(discretise(t, step)),
+        };
+        let missed = own.convolve(&self.steps_lattice(&e.steps, step));
+        match &e.cache {
+            Some(c) => queued(discretise(&c.hit_time, step)).mix(c.hit_ratio, &missed),
+            None => missed,
+        }
+    }
+
+    fn steps_lattice(&mut self, steps: &'m [Step], step: f64) -> Lattice {
+        let mut total = Lattice::zero(step, POINTS);
+        for s in steps {
+            let l = self.step_lattice(s, step);
+            total = total.convolve(&l);
+        }
+        total
+    }
+
+    fn step_lattice(&mut self, s: &'m Step, step: f64) -> Lattice {
+        match s {
+            Step::Call(c) if c.is_async => Lattice::zero(step, POINTS),
+            Step::Call(c) => {
+                let callee = self.service(&c.service);
+                let mut one = self.lattice(&c.service, &c.endpoint, step);
+                if callee.shards > 1 {
+                    one = one.max_of(callee.shards);
+                }
+                let all = if c.fanout {
+                    one.max_of(c.times)
+                } else {
+                    let mut sum = one.clone();
+                    for _ in 1..c.times {
+                        sum = sum.convolve(&one);
+                    }
+                    sum
+                };
+                if c.probability < 1.0 {
+                    all.mix(c.probability, &Lattice::zero(step, POINTS))
+                } else {
+                    all
+                }
+            }
+            Step::Parallel { steps } => {
+                let mut slowest = Lattice::zero(step, POINTS);
+                for s in steps {
+                    let l = self.step_lattice(s, step);
+                    slowest = slowest.max(&l);
+                }
+                slowest
+            }
+        }
+    }
+}
+
+fn discretise(t: &ServiceTime, step: f64) -> Lattice {
+    match Dist::from_model(t) {
+        Some(d) => Lattice::from_cdf(step, POINTS, move |x| if x < 0.0 { 0.0 } else { d.cdf(x) }),
+        None => Lattice::zero(step, POINTS),
+    }
+}
