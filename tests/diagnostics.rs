@@ -38,7 +38,21 @@ fn error_fixtures() {
     let dir = support::root().join("tests/fixtures/errors");
     insta::glob!("fixtures/errors/*.arch", |path| {
         let name = path.file_name().unwrap().to_string_lossy();
-        let compiled = support::compile_in(&dir, &name);
+        let mut compiled = support::compile_in(&dir, &name);
+        // A design that checks cleanly is predicted, so load diagnostics have fixtures too.
+        if let Some(model) = &compiled.model {
+            let found = match kendall::queueing::predict(
+                model,
+                &kendall::queueing::Options {
+                    load: 1.0,
+                    ..Default::default()
+                },
+            ) {
+                Ok(p) => kendall::queueing::report::diagnostics(model, &p),
+                Err(d) => vec![kendall::queueing::report::divergent(model, &d)],
+            };
+            compiled.diagnostics.extend(found);
+        }
         assert!(!compiled.diagnostics.is_empty(), "{name}: no diagnostics");
         let produced: BTreeSet<&str> = compiled.diagnostics.iter().map(|d| d.code.id).collect();
         let wanted = codes_for(path);

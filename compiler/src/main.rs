@@ -40,6 +40,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Predict load, utilisation and latency with analytic queueing models
+    Predict {
+        /// The `.arch` design
+        file: String,
+        /// Replicas per service, overriding pins and lower bounds: `api=4,ranker=2`
+        #[arg(long)]
+        replicas: Option<String>,
+        /// Scale every workload, e.g. `1.5x`
+        #[arg(long)]
+        load: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Print the page that explains a diagnostic code, e.g. `kendall explain E0302`
     Explain {
         /// The code, such as E0302
@@ -88,6 +105,13 @@ fn main() -> ExitCode {
             color,
         } => check(&files, format, deny_warnings, emit, color),
         Command::Explain { code } => explain(&code),
+        Command::Predict {
+            file,
+            replicas,
+            load,
+            format,
+            color,
+        } => predict(&file, replicas.as_deref(), load.as_deref(), format, color),
     }
 }
 
@@ -220,5 +244,166 @@ fn summary(files: usize, errors: usize, warnings: usize, deny_warnings: bool) ->
             plural(e, "error"),
             plural(w, "warning")
         ),
+    }
+}
+
+fn usage(message: &str, help: Option<String>) -> ExitCode {
+    eprintln!("error: {message}");
+    if let Some(h) = help {
+        eprintln!("help: {h}");
+    }
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn predict(
+    file: &str,
+    replicas: Option<&str>,
+    load: Option<&str>,
+    format: Format,
+    color: Color,
+) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            return usage(
+                &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
+                None,
+            );
+        }
+    };
+    let compiled = kendall::compile(file, &bytes, &FsLoader);
+    let options = RenderOptions {
+        width: std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100),
+        color: match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
+    };
+    let Some(model) = &compiled.model else {
+        report(
+            &compiled.sources,
+            compiled.diagnostics.iter(),
+            format,
+            options,
+            None,
+        );
+        return ExitCode::from(EXIT_DESIGN);
+    };
+    let mut opts = kendall::queueing::Options {
+        load: 1.0,
+        ..Default::default()
+    };
+    if let Some(load) = load {
+        match load.trim_end_matches('x').parse::<f64>() {
+            Ok(v) if v > 0.0 && v.is_finite() => opts.load = v,
+            _ => {
+                return usage(
+                    &format!("`--load {load}` is not a load multiplier"),
+                    Some("write a positive factor such as `1.5x`".into()),
+                );
+            }
+        }
+    }
+    for pair in replicas
+        .into_iter()
+        .flat_map(|r| r.split(','))
+        .filter(|p| !p.trim().is_empty())
+    {
+        let Some((name, n)) = pair.split_once('=') else {
+            return usage(
+                &format!("`{pair}` is not `SERVICE=N`"),
+                Some("write `--replicas api=4,ranker=2`".into()),
+            );
+        };
+        let (name, n) = (name.trim(), n.trim());
+        if model.service(name).is_none() {
+            let names = model.services.iter().map(|s| s.name.as_str());
+            return usage(
+                &format!("no service named `{name}`"),
+                diagnostics::did_you_mean(name, names),
+            );
+        }
+        match n.parse::<u32>() {
+            Ok(v) if v > 0 => {
+                opts.replicas.insert(name.to_string(), v);
+            }
+            _ => {
+                return usage(
+                    &format!("`{n}` is not a replica count"),
+                    Some("replicas are whole numbers from 1".into()),
+                );
+            }
+        }
+    }
+    let mut all: Vec<kendall::diagnostics::Diagnostic> =
+        compiled.diagnostics.iter().cloned().collect();
+    let prediction = match kendall::queueing::predict(model, &opts) {
+        Ok(p) => p,
+        Err(d) => {
+            all.push(kendall::queueing::report::divergent(model, &d));
+            report(&compiled.sources, all.iter(), format, options, None);
+            return ExitCode::from(EXIT_DESIGN);
+        }
+    };
+    all.extend(kendall::queueing::report::diagnostics(model, &prediction));
+    let failed = prediction.services.iter().any(|s| s.unstable.is_some())
+        || prediction
+            .workloads
+            .iter()
+            .any(|w| w.slos.iter().any(|s| !s.met));
+    report(
+        &compiled.sources,
+        all.iter(),
+        format,
+        options,
+        Some(&prediction),
+    );
+    std::mem::forget(compiled);
+    if failed {
+        ExitCode::from(EXIT_DESIGN)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Diagnostics to stderr and the prediction to stdout, or everything as one JSON document.
+fn report<'a>(
+    sources: &kendall::source::SourceMap,
+    found: impl Iterator<Item = &'a kendall::diagnostics::Diagnostic>,
+    format: Format,
+    options: RenderOptions,
+    prediction: Option<&kendall::queueing::Prediction>,
+) {
+    let found: Vec<_> = found.collect();
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let mut out = match prediction {
+                Some(p) => kendall::queueing::report::to_json(p),
+                None => serde_json::json!({}),
+            };
+            out["diagnostics"] =
+                diagnostics::to_json(found.iter().map(|d| (sources, *d)))["diagnostics"].clone();
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&out).expect("json")
+            );
+        }
+        Format::Human => {
+            let mut stderr = std::io::stderr().lock();
+            for d in &found {
+                let _ = write!(stderr, "{}", diagnostics::render(d, sources, options));
+            }
+            if let Some(p) = prediction {
+                let _ = write!(stdout, "{}", kendall::queueing::report::to_table(p));
+            }
+        }
     }
 }

@@ -238,6 +238,7 @@ impl Checker<'_> {
         }
         let mut svc = Service {
             name: name.clone(),
+            span: s.name.span,
             kind,
             extends: chain.iter().map(|t| t.name.name.clone()).collect(),
             image: None,

@@ -260,6 +260,7 @@ impl Checker<'_> {
         }
         Some(Workload {
             name: w.name.name.clone(),
+            span: w.name.span,
             entry: target,
             rate_rps: rate?,
             arrivals: arrivals?,

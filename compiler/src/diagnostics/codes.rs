@@ -90,12 +90,16 @@ codes! {
     INVALID_STATISTIC = "E0509" Error "invalid statistic";
 
     CALL_CYCLE = "E0601" Error "synchronous call cycle";
+    OVERLOADED = "E0801" Error "station overloaded";
+    DIVERGENT_LOAD = "E0802" Error "calls multiply load without bound";
     BAD_DATA_FILE = "E0701" Error "bad data file";
 
     UNREACHABLE_SERVICE = "W0601" Warning "unreachable service";
     UNUSED_TEMPLATE = "W0602" Warning "unused template";
     UNUSED_IMPORT = "W0603" Warning "unused import";
     NO_WORKLOADS = "W0604" Warning "system has no workloads";
+    HIGH_UTILIZATION = "W0801" Warning "utilisation above 90%";
+    OUTSIDE_MODEL_RANGE = "W0802" Warning "outside a model's validated range";
 }
 
 /// Looks a code up by its id, case-insensitively (`e0101` works).

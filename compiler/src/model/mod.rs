@@ -149,6 +149,9 @@ pub struct Secret {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Service {
     pub name: String,
+    /// Where the name is written, for diagnostics of later stages (not in the JSON).
+    #[serde(skip)]
+    pub span: crate::source::Span,
     pub kind: ServiceKind,
     /// The templates this service extends, nearest first.
     pub extends: Vec<String>,
@@ -324,6 +327,9 @@ pub struct Job {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Workload {
     pub name: String,
+    /// Where the name is written (not in the JSON).
+    #[serde(skip)]
+    pub span: crate::source::Span,
     pub entry: Target,
     pub rate_rps: f64,
     pub arrivals: Arrivals,

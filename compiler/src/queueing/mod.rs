@@ -8,6 +8,7 @@ pub mod ggc;
 pub mod lattice;
 pub mod mmc;
 pub mod predict;
+pub mod report;
 pub mod service_time;
 pub mod traffic;
 

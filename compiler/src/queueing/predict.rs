@@ -29,6 +29,7 @@ use super::lattice::Lattice;
 use super::mmc::MMc;
 use super::service_time::Dist;
 use super::traffic::{Divergent, Traffic, traffic};
+use crate::diagnostics::{Code, codes};
 use crate::model::{Arrivals, Balance, Endpoint, Model, Service, ServiceKind, ServiceTime, Step};
 use std::collections::BTreeMap;
 
@@ -83,7 +84,14 @@ pub struct ServicePrediction {
     pub sojourn_p99_s: Option<f64>,
     pub model: &'static str,
     pub unstable: Option<Overload>,
-    pub warnings: Vec<String>,
+    /// What to know before trusting the figures (codes W0801, W0802).
+    pub warnings: Vec<(Code, String)>,
+}
+
+impl ServicePrediction {
+    fn warn(&mut self, code: Code, message: impl Into<String>) {
+        self.warnings.push((code, message.into()));
+    }
 }
 
 /// A station whose load reaches its capacity: no steady state, no latency.
@@ -240,10 +248,13 @@ impl<'m> Predictor<'m> {
         };
         if let Some(u) = out.utilization {
             if u > 0.9 && out.unstable.is_none() {
-                out.warnings.push(format!(
-                    "utilisation {:.1}% is above 90%: queueing approximations degrade and tails grow fast",
-                    u * 100.0
-                ));
+                out.warn(
+                    codes::HIGH_UTILIZATION,
+                    format!(
+                        "utilisation {:.1}% is above 90%: queueing approximations degrade and tails grow fast",
+                        u * 100.0
+                    ),
+                );
             }
         }
         self.stations.insert(name, (wait.clone(), out));
@@ -277,7 +288,8 @@ impl<'m> Predictor<'m> {
             ),
         };
         out.servers = Some(replicas * s.workers);
-        let exact = ca2 == 1.0 && scv == 1.0 && !s.workers_blocking;
+        // Within rounding of the moment arithmetic, exponential service and Poisson arrivals.
+        let exact = (ca2 - 1.0).abs() < 1e-9 && (scv - 1.0).abs() < 1e-9 && !s.workers_blocking;
         let station = GGc::new(servers, arrivals, mean, ca2, scv);
         let g = match station {
             Ok(g) => g,
@@ -300,13 +312,18 @@ impl<'m> Predictor<'m> {
             };
         }
         if s.balance == Balance::LeastRequest {
-            out.warnings
-                .push("least_request is modelled as one shared queue: an optimistic bound".into());
+            out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                "least_request is modelled as one shared queue: an optimistic bound",
+            );
         }
         if scv > 2.0 {
-            out.warnings.push(format!(
-                "service-time SCV {scv:.2} is outside the validated range (≤ 2): the exponential wait tail under-predicts p99"
-            ));
+            out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                format!(
+                    "service-time SCV {scv:.2} is outside the validated range (≤ 2): the exponential wait tail under-predicts p99"
+                ),
+            );
         }
         out.utilization = Some(g.utilization());
         out.wait_mean_s = Some(g.mean_wait());
@@ -322,8 +339,56 @@ impl<'m> Predictor<'m> {
         if exact && queues == 1 {
             let m = MMc::new(servers, arrivals, 1.0 / mean).expect("stable above");
             out.sojourn_p99_s = Some(m.sojourn_quantile(0.99));
+        } else if !s.workers_blocking {
+            out.sojourn_p99_s = self.station_p99(s, &wait, g.mean_sojourn());
         }
         wait
+    }
+
+    /// The 99th percentile of wait + own work at a station, over its endpoints by rate.
+    fn station_p99(&self, s: &Service, wait: &Wait, mean: f64) -> Option<f64> {
+        let Wait::Exponential { p, mean: wait_mean } = *wait else {
+            return None;
+        };
+        let mut span = 50.0 * mean;
+        for _ in 0..4 {
+            let step = span / POINTS as f64;
+            let mut own: Option<(f64, Lattice)> = None;
+            let mut add = |w: f64, t: &ServiceTime| {
+                if w <= 0.0 {
+                    return;
+                }
+                let l = discretise(t, step);
+                own = Some(match own.take() {
+                    None => (w, l),
+                    Some((total, acc)) => (total + w, l.mix(w / (total + w), &acc)),
+                });
+            };
+            for e in &s.endpoints {
+                let load = self.traffic.endpoint(&s.name, &e.name)?;
+                if let Some(c) = &e.cache {
+                    add(load.rate - load.miss_rate, &c.hit_time);
+                }
+                add(load.miss_rate, &e.time);
+            }
+            let (_, own) = own?;
+            let sojourn = if p > 0.0 && wait_mean > 0.0 {
+                own.convolve(&Lattice::from_cdf(step, POINTS, move |t| {
+                    if t < 0.0 {
+                        0.0
+                    } else {
+                        1.0 - p * (-t / wait_mean).exp()
+                    }
+                }))
+            } else {
+                own
+            };
+            if sojourn.overflow() <= MAX_OVERFLOW {
+                return Some(sojourn.quantile(0.99));
+            }
+            span *= 4.0;
+        }
+        None
     }
 
     /// The provisional batching model (see the module docs).
@@ -343,7 +408,10 @@ impl<'m> Predictor<'m> {
         let instances = (replicas * s.workers) as f64;
         out.servers = Some(replicas * s.workers);
         out.model = "batching (provisional mean-value)";
-        out.warnings.push("the dynamic-batching model is provisional: its error against simulation is not yet measured".into());
+        out.warn(
+            codes::OUTSIDE_MODEL_RANGE,
+            "the dynamic-batching model is provisional: its error against simulation is not yet measured",
+        );
         let batch_time = |b: f64| base_s + per_item_s * b;
         let capacity = instances * max as f64 / batch_time(max as f64);
         out.utilization = Some(rate / capacity);
