@@ -182,3 +182,147 @@ fn explain_prints_the_page() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("no diagnostic code `E9999`"));
 }
+
+#[test]
+fn predict_reports_unstable_stations_and_exits_one() {
+    let o = kendall(&["predict", "--color", "never", "examples/recsys.arch"]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("E0801"), "{err}");
+    assert!(err.contains("service `retrieval` is overloaded"), "{err}");
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("homepage"), "{table}");
+    assert!(table.contains("unstable"), "{table}");
+}
+
+#[test]
+fn predict_with_replicas_meets_the_slos() {
+    let o = kendall(&[
+        "predict",
+        "--format",
+        "json",
+        "--replicas",
+        "retrieval=6,events=2",
+        "examples/recsys.arch",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let w = &v["workloads"][0];
+    assert_eq!(w["name"], "homepage");
+    assert_eq!(w["rate_rps"], 2400.0);
+    for key in ["mean_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"] {
+        assert!(
+            w[key].as_f64().is_some_and(|x| x > 0.0),
+            "{key}: {}",
+            w[key]
+        );
+    }
+    assert!(w["p50_ms"].as_f64() < w["p99_ms"].as_f64());
+    assert_eq!(w["slos"][0]["stat"], "p99");
+    assert_eq!(w["slos"][0]["target_ms"], 120.0);
+    assert_eq!(w["slos"][0]["met"], true);
+    let retrieval = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "retrieval")
+        .unwrap();
+    assert_eq!(retrieval["replicas"], 6);
+    assert_eq!(retrieval["servers"], 24);
+    assert_eq!(retrieval["utilization"], 0.6);
+    for key in [
+        "name",
+        "arrival_rps",
+        "replicas",
+        "servers",
+        "utilization",
+        "wait_mean_ms",
+        "sojourn_mean_ms",
+        "sojourn_p99_ms",
+        "model",
+        "warnings",
+    ] {
+        assert!(retrieval.get(key).is_some(), "services[].{key} missing");
+    }
+}
+
+#[test]
+fn predict_load_scales_every_workload() {
+    let base = kendall(&[
+        "predict",
+        "--format",
+        "json",
+        "--replicas",
+        "retrieval=6,events=2,ranker=2",
+        "examples/recsys.arch",
+    ]);
+    let more = kendall(&[
+        "predict",
+        "--format",
+        "json",
+        "--load",
+        "1.5x",
+        "--replicas",
+        "retrieval=6,events=2,ranker=2",
+        "examples/recsys.arch",
+    ]);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&base.stdout).unwrap(),
+        serde_json::from_slice(&more.stdout).unwrap(),
+    );
+    assert_eq!(b["workloads"][0]["rate_rps"], 3600.0);
+    assert!(b["workloads"][0]["p99_ms"].as_f64() > a["workloads"][0]["p99_ms"].as_f64());
+}
+
+#[test]
+fn predict_usage_errors_exit_two() {
+    let o = kendall(&[
+        "predict",
+        "--replicas",
+        "retreival=3",
+        "examples/recsys.arch",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no service named `retreival`"));
+    assert!(stderr(&o).contains("did you mean `retrieval`?"));
+    assert_eq!(
+        code(&kendall(&[
+            "predict",
+            "--replicas",
+            "api=0",
+            "examples/recsys.arch"
+        ])),
+        2
+    );
+    assert_eq!(
+        code(&kendall(&[
+            "predict",
+            "--replicas",
+            "api",
+            "examples/recsys.arch"
+        ])),
+        2
+    );
+    assert_eq!(
+        code(&kendall(&[
+            "predict",
+            "--load",
+            "-2x",
+            "examples/recsys.arch"
+        ])),
+        2
+    );
+    assert_eq!(code(&kendall(&["predict", "missing.arch"])), 2);
+}
+
+#[test]
+fn predict_of_a_broken_design_reports_its_errors() {
+    let f = temp(
+        "broken.arch",
+        b"system s {\n  service api { time 5ms }\n}\n",
+    );
+    let o = kendall(&["predict", "--format", "json", &f]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["diagnostics"][0]["code"], "E0506");
+}

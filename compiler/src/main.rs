@@ -322,12 +322,18 @@ fn predict(
             );
         };
         let (name, n) = (name.trim(), n.trim());
-        if model.service(name).is_none() {
-            let names = model.services.iter().map(|s| s.name.as_str());
-            return usage(
-                &format!("no service named `{name}`"),
-                diagnostics::did_you_mean(name, names),
-            );
+        match model.service(name) {
+            None => {
+                let names = model.services.iter().map(|s| s.name.as_str());
+                return usage(
+                    &format!("no service named `{name}`"),
+                    diagnostics::did_you_mean(name, names),
+                );
+            }
+            Some(s) if s.replicas.is_none() => {
+                return usage(&format!("`{name}` is external: it has no replicas"), None);
+            }
+            Some(_) => {}
         }
         match n.parse::<u32>() {
             Ok(v) if v > 0 => {

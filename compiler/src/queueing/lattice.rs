@@ -6,6 +6,11 @@
 //! i·h) and the mass beyond the grid, which [`Lattice::overflow`] reports.
 
 use rustfft::FftPlanner;
+use std::cell::RefCell;
+
+thread_local! {
+    static PLANNER: RefCell<FftPlanner<f64>> = RefCell::new(FftPlanner::new());
+}
 use rustfft::num_complex::Complex;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -84,9 +89,11 @@ impl Lattice {
         assert_eq!(self.points(), other.points(), "lattices must share a grid");
         let n = self.points();
         let size = (2 * n).next_power_of_two();
-        let mut planner = FftPlanner::<f64>::new();
-        let forward = planner.plan_fft_forward(size);
-        let inverse = planner.plan_fft_inverse(size);
+        // Plans are costly to make and depend only on the size: one planner per thread keeps them.
+        let (forward, inverse) = PLANNER.with(|p| {
+            let mut p = p.borrow_mut();
+            (p.plan_fft_forward(size), p.plan_fft_inverse(size))
+        });
         let to_complex = |pmf: &[f64]| {
             let mut v: Vec<Complex<f64>> = pmf.iter().map(|&p| Complex::new(p, 0.0)).collect();
             v.resize(size, Complex::new(0.0, 0.0));
@@ -113,12 +120,14 @@ impl Lattice {
     /// The distribution of the larger of two independent times: the product of the CDFs.
     pub fn max(&self, other: &Lattice) -> Lattice {
         assert_eq!(self.points(), other.points(), "lattices must share a grid");
-        self.with_cdf(|i| self.cdf_at_prefix(i) * other.cdf_at_prefix(i))
+        let (a, b) = (self.cdf(), other.cdf());
+        self.with_cdf(|i| a[i] * b[i])
     }
 
     /// The largest of `k` independent copies: CDF^k.
     pub fn max_of(&self, k: u32) -> Lattice {
-        self.with_cdf(|i| self.cdf_at_prefix(i).powi(k as i32))
+        let a = self.cdf();
+        self.with_cdf(|i| a[i].powi(k as i32))
     }
 
     /// `self` with probability `p`, `other` otherwise.
@@ -134,9 +143,16 @@ impl Lattice {
         }
     }
 
-    fn cdf_at_prefix(&self, i: usize) -> f64 {
-        // Callers walk i upwards; a running sum would be faster, but max/max_of run rarely.
-        self.pmf[..=i].iter().sum::<f64>().min(1.0)
+    /// P(T ≤ i·h) for every point.
+    fn cdf(&self) -> Vec<f64> {
+        let mut total = 0.0;
+        self.pmf
+            .iter()
+            .map(|p| {
+                total += p;
+                total.min(1.0)
+            })
+            .collect()
     }
 
     fn with_cdf(&self, cdf: impl Fn(usize) -> f64) -> Lattice {

@@ -1,8 +1,10 @@
 //! Analytic queueing models: the numbers behind `kendall predict` (issue 3, in progress).
 //!
-//! Each model documents its assumptions and where it is exact; `docs/models.md` will publish the
-//! measured error of every approximation against the simulator. So far: the M/M/c station,
-//! exact.
+//! Each model documents its assumptions and where it is exact; `docs/models.md` lists them with
+//! the error measured so far (known answers; the comparison against the simulator waits for the
+//! simulator). The pipeline: [`traffic`] (rates per endpoint) → stations ([`mmc`], [`ggc`],
+//! with [`service_time`] distributions) → end-to-end [`lattice`] distributions → [`predict`];
+//! [`report`] turns the result into diagnostics, JSON and a table.
 
 pub mod ggc;
 pub mod lattice;

@@ -146,6 +146,11 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
         load,
         stations: BTreeMap::new(),
         entry_scv: entry_scv(model, load),
+        all_poisson: model
+            .workloads
+            .iter()
+            .filter(|w| w.job.is_none())
+            .all(|w| w.arrivals == Arrivals::Poisson),
         lattices: BTreeMap::new(),
     };
     // Stations in an order where every synchronous callee comes first (blocking needs them).
@@ -169,8 +174,9 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
     })
 }
 
-/// The SCV of the arrivals each service receives straight from workloads.
-fn entry_scv(model: &Model, load: f64) -> BTreeMap<&str, f64> {
+/// Per service, the rate it receives straight from workloads and that rate times the
+/// workloads' arrival SCV: other traffic is taken as Poisson.
+fn entry_scv(model: &Model, load: f64) -> BTreeMap<&str, (f64, f64)> {
     let mut by_service: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for w in model.workloads.iter().filter(|w| w.job.is_none()) {
         let scv = match &w.arrivals {
@@ -184,9 +190,12 @@ fn entry_scv(model: &Model, load: f64) -> BTreeMap<&str, f64> {
         e.1 += w.rate_rps * load * scv;
     }
     by_service
-        .into_iter()
-        .map(|(s, (rate, weighted))| (s, if rate > 0.0 { weighted / rate } else { 1.0 }))
-        .collect()
+}
+
+/// E[max of n independent exponentials] / mean = H(n), the n-th harmonic number: the
+/// mean-value stand-in for a fan-out's slowest branch.
+fn harmonic(n: u32) -> f64 {
+    (1..=n).map(|k| 1.0 / k as f64).sum()
 }
 
 struct Predictor<'m> {
@@ -195,7 +204,9 @@ struct Predictor<'m> {
     options: &'m Options,
     load: f64,
     stations: BTreeMap<&'m str, (Wait, ServicePrediction)>,
-    entry_scv: BTreeMap<&'m str, f64>,
+    entry_scv: BTreeMap<&'m str, (f64, f64)>,
+    /// Every request workload arrives as a Poisson process.
+    all_poisson: bool,
     /// Endpoint latency distributions on a grid, by (service, endpoint, grid step bits).
     lattices: BTreeMap<(&'m str, &'m str, u64), Lattice>,
 }
@@ -263,20 +274,27 @@ impl<'m> Predictor<'m> {
 
     fn queue_station(&mut self, s: &'m Service, rate: f64, out: &mut ServicePrediction) -> Wait {
         let replicas = out.replicas.unwrap_or(1);
-        let (Some(mut mean), Some(scv)) = (
-            self.traffic.service(&s.name).and_then(|l| l.mean_service_s),
-            self.traffic.service(&s.name).and_then(|l| l.service_scv),
-        ) else {
+        let load = self.traffic.service(&s.name);
+        // A pure forwarder (`const(0ms)`) has no own work, but a blocking one still holds a
+        // worker for its downstream calls.
+        let mut mean = load.and_then(|l| l.mean_service_s).unwrap_or(0.0);
+        let scv = load.and_then(|l| l.service_scv).unwrap_or(0.0);
+        if s.workers_blocking && rate > 0.0 {
+            mean += self.mean_downstream(s);
+            out.model = "G/G/c blocking (mean-value)";
+        }
+        if rate <= 0.0 || mean <= 0.0 {
             out.model = "idle";
             out.servers = Some(replicas * s.workers);
             out.utilization = Some(0.0);
             return Wait::None;
-        };
-        if s.workers_blocking {
-            mean += self.mean_downstream(s);
-            out.model = "G/G/c blocking (mean-value)";
         }
-        let ca2 = *self.entry_scv.get(s.name.as_str()).unwrap_or(&1.0);
+        let ca2 = match self.entry_scv.get(s.name.as_str()) {
+            Some(&(direct, weighted)) if rate > 0.0 => {
+                (weighted + (rate - direct.min(rate))) / rate
+            }
+            _ => 1.0,
+        };
         let (queues, servers, arrivals, ca2) = match s.balance {
             Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, ca2),
             Balance::Random => (replicas, s.workers, rate / replicas as f64, ca2),
@@ -289,7 +307,17 @@ impl<'m> Predictor<'m> {
         };
         out.servers = Some(replicas * s.workers);
         // Within rounding of the moment arithmetic, exponential service and Poisson arrivals.
-        let exact = (ca2 - 1.0).abs() < 1e-9 && (scv - 1.0).abs() < 1e-9 && !s.workers_blocking;
+        // Exact only for truly exponential service and Poisson arrivals everywhere (arrival
+        // variability is not yet propagated, so one bursty workload makes no station exact).
+        let exponential = s.endpoints.iter().all(|e| {
+            matches!(e.time, ServiceTime::Exp { .. })
+                && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
+        });
+        let exact = exponential
+            && self.all_poisson
+            && (ca2 - 1.0).abs() < 1e-9
+            && !s.workers_blocking
+            && s.balance != Balance::LeastRequest;
         let station = GGc::new(servers, arrivals, mean, ca2, scv);
         let g = match station {
             Ok(g) => g,
@@ -321,7 +349,7 @@ impl<'m> Predictor<'m> {
             out.warn(
                 codes::OUTSIDE_MODEL_RANGE,
                 format!(
-                    "service-time SCV {scv:.2} is outside the validated range (≤ 2): the exponential wait tail under-predicts p99"
+                    "service-time SCV {scv:.2} is above 2, where the exponential wait tail is known to under-predict p99"
                 ),
             );
         }
@@ -462,7 +490,14 @@ impl<'m> Predictor<'m> {
             .map(|step| match step {
                 Step::Call(c) if c.is_async => 0.0,
                 Step::Call(c) => {
-                    c.probability * c.times as f64 * self.mean_endpoint(&c.service, &c.endpoint)
+                    let shards = self.service(&c.service).shards;
+                    let one = self.mean_endpoint(&c.service, &c.endpoint) * harmonic(shards);
+                    let all = if c.fanout {
+                        one * harmonic(c.times)
+                    } else {
+                        one * c.times as f64
+                    };
+                    c.probability * all
                 }
                 Step::Parallel { steps } => steps
                     .iter()
@@ -503,12 +538,19 @@ impl<'m> Predictor<'m> {
         let latency = if self.touches_unstable(&w.entry.service, endpoint) {
             None
         } else {
-            let mean = self.mean_endpoint(&w.entry.service, endpoint).max(1e-6);
+            let shards = self.service(&w.entry.service).shards;
+            let mean =
+                (self.mean_endpoint(&w.entry.service, endpoint) * harmonic(shards)).max(1e-6);
             let mut span = 25.0 * mean;
             let mut lattice = None;
             for _ in 0..6 {
                 let step = span / POINTS as f64;
-                let l = self.lattice(&w.entry.service, endpoint, step);
+                let mut l = self.lattice(&w.entry.service, endpoint, step);
+                // An entry on a sharded service visits every shard and waits for the slowest.
+                let shards = self.service(&w.entry.service).shards;
+                if shards > 1 {
+                    l = l.max_of(shards);
+                }
                 let done = l.overflow() <= MAX_OVERFLOW;
                 lattice = Some(l);
                 if done {

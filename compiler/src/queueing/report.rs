@@ -17,7 +17,7 @@ pub fn diagnostics(model: &Model, prediction: &Prediction) -> Vec<Diagnostic> {
                 Diagnostic::new(
                     codes::OVERLOADED,
                     format!(
-                        "service `{}` is overloaded: {:.1} requests/s{shard} need {:.1} busy workers, it has {servers}",
+                        "service `{}` is overloaded: {:.1} requests/s{shard} need {:.2} busy workers, it has {servers}",
                         s.name,
                         p.arrival_rps,
                         o.utilization * servers as f64
