@@ -30,16 +30,21 @@ impl Lattice {
 
     /// A continuous (or atomic) distribution given by its CDF, discretised by rounding.
     pub fn from_cdf(step: f64, points: usize, cdf: impl Fn(f64) -> f64) -> Lattice {
-        let mut pmf = Vec::with_capacity(points);
+        let mut pmf = vec![0.0; points];
         let mut below = 0.0;
-        for i in 0..points {
-            let upper = if i + 1 == points {
+        for (i, mass) in pmf.iter_mut().enumerate() {
+            // Once the CDF is 1 to within rounding the rest is zero: most of a grid sized for a
+            // whole request lies past one station's tail, and CDFs are costly to evaluate.
+            let upper = if i + 1 == points || below >= 1.0 - 1e-16 {
                 1.0
             } else {
                 cdf((i as f64 + 0.5) * step)
             };
-            pmf.push((upper - below).max(0.0));
+            *mass = (upper - below).max(0.0);
             below = upper.max(below);
+            if below >= 1.0 {
+                break;
+            }
         }
         Lattice { step, pmf }
     }
@@ -115,6 +120,29 @@ impl Lattice {
             step: self.step,
             pmf,
         }
+    }
+
+    /// Adds an independent wait that is 0 with probability 1 − `p` and otherwise exponential
+    /// with mean `mean`, discretised like [`Lattice::from_cdf`]. The wait's points past 0 are
+    /// geometric (c·rⁱ), so the convolution is a first-order recursion: O(n), not an FFT.
+    pub fn add_exponential_wait(&self, p: f64, mean: f64) -> Lattice {
+        let n = self.points();
+        let h = self.step;
+        let r = (-h / mean).exp();
+        let at_zero = 1.0 - p * (-h / (2.0 * mean)).exp();
+        let c = p * (h / (2.0 * mean)).exp() * (1.0 - r);
+        let mut pmf = Vec::with_capacity(n);
+        // tail[i] = Σ_{k≥1} rᵏ·x[i−k]
+        let mut tail = 0.0;
+        let mut previous = 0.0;
+        for i in 0..n {
+            tail = r * (previous + tail);
+            previous = self.pmf[i];
+            pmf.push(at_zero * self.pmf[i] + c * tail);
+        }
+        let kept: f64 = pmf[..n - 1].iter().sum();
+        pmf[n - 1] = (1.0 - kept).max(0.0);
+        Lattice { step: h, pmf }
     }
 
     /// The distribution of the larger of two independent times: the product of the CDFs.
@@ -217,6 +245,25 @@ mod tests {
         // E[max of two Exp(λ)] = 1.5/λ
         assert!((m2.mean() - 0.015).abs() < 2e-5, "{}", m2.mean());
         assert_eq!(m2, e.max_of(2));
+    }
+
+    #[test]
+    fn the_wait_recursion_equals_the_fft_convolution() {
+        let (step, n) = (1e-4, 1024);
+        let own = exp(300.0, step, n);
+        let (p, mean) = (0.4, 0.006);
+        let wait = Lattice::from_cdf(step, n, |t| {
+            if t < 0.0 {
+                0.0
+            } else {
+                1.0 - p * (-t / mean).exp()
+            }
+        });
+        let fft = own.convolve(&wait);
+        let fast = own.add_exponential_wait(p, mean);
+        for (a, b) in fft.pmf.iter().zip(&fast.pmf) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
     }
 
     #[test]

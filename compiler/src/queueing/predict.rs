@@ -401,13 +401,7 @@ impl<'m> Predictor<'m> {
             }
             let (_, own) = own?;
             let sojourn = if p > 0.0 && wait_mean > 0.0 {
-                own.convolve(&Lattice::from_cdf(step, POINTS, move |t| {
-                    if t < 0.0 {
-                        0.0
-                    } else {
-                        1.0 - p * (-t / wait_mean).exp()
-                    }
-                }))
+                own.add_exponential_wait(p, wait_mean)
             } else {
                 own
             };
@@ -642,14 +636,7 @@ impl<'m> Predictor<'m> {
         let queued = |own: Lattice| -> Lattice {
             match &wait {
                 Wait::Exponential { p, mean } if *p > 0.0 && *mean > 0.0 => {
-                    let (p, mean) = (*p, *mean);
-                    own.convolve(&Lattice::from_cdf(step, POINTS, move |t| {
-                        if t < 0.0 {
-                            0.0
-                        } else {
-                            1.0 - p * (-t / mean).exp()
-                        }
-                    }))
+                    own.add_exponential_wait(*p, *mean)
                 }
                 _ => own,
             }
@@ -669,12 +656,15 @@ impl<'m> Predictor<'m> {
     }
 
     fn steps_lattice(&mut self, steps: &'m [Step], step: f64) -> Lattice {
-        let mut total = Lattice::zero(step, POINTS);
+        let mut total: Option<Lattice> = None;
         for s in steps {
             let l = self.step_lattice(s, step);
-            total = total.convolve(&l);
+            total = Some(match total {
+                None => l,
+                Some(t) => t.convolve(&l),
+            });
         }
-        total
+        total.unwrap_or_else(|| Lattice::zero(step, POINTS))
     }
 
     fn step_lattice(&mut self, s: &'m Step, step: f64) -> Lattice {
