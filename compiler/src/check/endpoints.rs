@@ -550,16 +550,7 @@ impl Checker<'_> {
 
     /// Resolves `call` targets now that every service is known, dropping calls that fail.
     pub(super) fn resolve_calls(&mut self, model: &mut Model) {
-        let endpoints: BTreeMap<String, Vec<String>> = model
-            .services
-            .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.endpoints.iter().map(|e| e.name.clone()).collect(),
-                )
-            })
-            .collect();
+        let endpoints = super::endpoints::endpoint_names(model);
         for s in &mut model.services {
             for e in &mut s.endpoints {
                 let key = (s.name.clone(), e.name.clone());
@@ -691,6 +682,20 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Every service's endpoint names, for resolving `SERVICE[.ENDPOINT]` references.
+pub(super) fn endpoint_names(model: &Model) -> BTreeMap<String, Vec<String>> {
+    model
+        .services
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.endpoints.iter().map(|e| e.name.clone()).collect(),
+            )
+        })
+        .collect()
 }
 
 fn each_call_mut(steps: &mut [Step], f: &mut impl FnMut(&mut Call)) {

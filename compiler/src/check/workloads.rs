@@ -289,16 +289,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let endpoints: BTreeMap<String, Vec<String>> = model
-            .services
-            .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.endpoints.iter().map(|e| e.name.clone()).collect(),
-                )
-            })
-            .collect();
+        let endpoints = super::endpoints::endpoint_names(model);
         let ep = segs.get(1).map(|s| s.name.clone());
         let name = self.target(
             &endpoints,
