@@ -151,6 +151,19 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
             .iter()
             .filter(|w| w.job.is_none())
             .all(|w| w.arrivals == Arrivals::Poisson),
+        bunched: {
+            let mut bunched = std::collections::BTreeSet::new();
+            for s in &model.services {
+                for e in &s.endpoints {
+                    crate::model::graph::each_call(&e.steps, &mut |c| {
+                        if c.times > 1 {
+                            bunched.insert(c.service.as_str());
+                        }
+                    });
+                }
+            }
+            bunched
+        },
         lattices: BTreeMap::new(),
     };
     // Stations in an order where every synchronous callee comes first (blocking needs them).
@@ -207,6 +220,8 @@ struct Predictor<'m> {
     entry_scv: BTreeMap<&'m str, (f64, f64)>,
     /// Every request workload arrives as a Poisson process.
     all_poisson: bool,
+    /// Services that receive `times N` calls, whose arrivals come in bunches.
+    bunched: std::collections::BTreeSet<&'m str>,
     /// Endpoint latency distributions on a grid, by (service, endpoint, grid step bits).
     lattices: BTreeMap<(&'m str, &'m str, u64), Lattice>,
 }
@@ -313,9 +328,13 @@ impl<'m> Predictor<'m> {
             matches!(e.time, ServiceTime::Exp { .. })
                 && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
         });
+        // Repeated calls (`times N`, fan-outs) arrive in bunches, and endpoints with different
+        // exponential means mix into a non-exponential time: neither is M/M/c.
         let exact = exponential
             && self.all_poisson
             && (ca2 - 1.0).abs() < 1e-9
+            && (scv - 1.0).abs() < 1e-9
+            && !self.bunched.contains(s.name.as_str())
             && !s.workers_blocking
             && s.balance != Balance::LeastRequest;
         let station = GGc::new(servers, arrivals, mean, ca2, scv);
@@ -596,7 +615,11 @@ impl<'m> Predictor<'m> {
     fn quantile_again(&mut self, w: &'m crate::model::Workload, q: f64) -> f64 {
         let endpoint = w.entry.endpoint.as_deref().expect("entry endpoint");
         let mean = self.mean_endpoint(&w.entry.service, endpoint).max(1e-6);
-        let l = self.lattice(&w.entry.service, endpoint, 100.0 * mean / POINTS as f64);
+        let mut l = self.lattice(&w.entry.service, endpoint, 100.0 * mean / POINTS as f64);
+        let shards = self.service(&w.entry.service).shards;
+        if shards > 1 {
+            l = l.max_of(shards);
+        }
         l.quantile(q)
     }
 
