@@ -269,3 +269,75 @@ fn absurd_nesting_is_an_error_not_a_stack_overflow() {
         ["E0107"]
     );
 }
+
+/// Every number in an example replaced by another, a design that still checks is predicted
+/// without a panic, and every figure is finite and ordered.
+fn scale_numbers(text: &str, factors: &[f64]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut k = 0;
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let c = bytes[i];
+        let starts_number = c.is_ascii_digit()
+            && (i == 0
+                || !(bytes[i - 1].is_ascii_alphanumeric()
+                    || bytes[i - 1] == b'_'
+                    || bytes[i - 1] == b'-'
+                    || bytes[i - 1] == b'.'));
+        if starts_number {
+            let end = (i..bytes.len())
+                .find(|&j| !(bytes[j].is_ascii_digit() || bytes[j] == b'.'))
+                .unwrap_or(bytes.len());
+            let n: f64 = text[i..end].trim_end_matches('.').parse().unwrap_or(1.0);
+            let f = factors[k % factors.len()];
+            k += 1;
+            let v = (n * f).max(0.001);
+            if text[i..end].contains('.') {
+                out.push_str(&format!("{v:.3}"));
+            } else {
+                out.push_str(&format!("{}", v.round().max(1.0) as u64));
+            }
+            i = end;
+        } else {
+            out.push(c as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+proptest! {
+    // About one rescaled design in five still checks (ratios above 100%, p50 ≥ p99, …).
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn predict_never_panics_on_rescaled_examples(
+        which in 0usize..4,
+        factors in prop::collection::vec(prop::sample::select(&[0.1, 0.5, 1.0, 1.0, 2.0, 10.0][..]), 1..12),
+        load in prop::sample::select(&[0.5, 1.0, 3.0][..]),
+    ) {
+        let all = examples();
+        let text = String::from_utf8(all[which % all.len()].clone()).unwrap();
+        let changed = scale_numbers(&text, &factors);
+        let c = kendall::compile("x.arch", changed.as_bytes(), &MemoryLoader::new());
+        if let Some(model) = &c.model {
+            let options = kendall::queueing::Options { load, ..Default::default() };
+            if let Ok(p) = kendall::queueing::predict(model, &options) {
+                for w in &p.workloads {
+                    if let Some(l) = &w.latency {
+                        prop_assert!(l.mean_s.is_finite() && l.mean_s >= 0.0);
+                        prop_assert!(l.p50_s <= l.p95_s && l.p95_s <= l.p99_s && l.p99_s <= l.p999_s, "{:?}", l);
+                    }
+                }
+                for s in &p.services {
+                    if let Some(u) = s.utilization {
+                        prop_assert!(u.is_finite() && u >= 0.0);
+                    }
+                }
+                let _ = kendall::queueing::report::to_json(&p);
+                let _ = kendall::queueing::report::diagnostics(model, &p);
+            }
+        }
+    }
+}

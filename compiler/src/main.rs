@@ -295,6 +295,10 @@ fn predict(
         );
         return ExitCode::from(EXIT_DESIGN);
     };
+    if model.system.is_none() {
+        eprintln!("note: `{file}` is a library module (no `system`): nothing to predict");
+        return ExitCode::SUCCESS;
+    }
     let mut opts = kendall::queueing::Options {
         load: 1.0,
         ..Default::default()

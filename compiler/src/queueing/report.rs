@@ -181,7 +181,7 @@ pub fn to_table(prediction: &Prediction) -> String {
     let bottleneck = prediction
         .services
         .iter()
-        .filter(|s| s.utilization.is_some())
+        .filter(|s| s.utilization.is_some_and(|u| u > 0.0))
         .max_by(|a, b| {
             a.utilization
                 .partial_cmp(&b.utilization)
