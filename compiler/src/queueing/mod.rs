@@ -11,6 +11,7 @@ pub mod ggc;
 pub mod lattice;
 pub mod mmc;
 pub mod predict;
+pub mod qna;
 pub mod report;
 pub mod service_time;
 pub mod traffic;

@@ -15,9 +15,7 @@
 //!   b = clamp(λ·s(b)/instances, 1, max); a request waits half a batch time plus the batch
 //!   wait, then its batch's time. Stability is λ < instances·max / s(max).
 //!
-//! Arrival variability is not yet propagated through the network (Whitt's QNA is the plan):
-//! every station sees the superposed SCV of the workloads entering it directly, and Poisson
-//! arrivals otherwise.
+//! Arrival variability is propagated through the network by QNA (see [`super::qna`]).
 //!
 //! End to end, a request's latency at an endpoint is its station's wait plus its own time, then
 //! its calls: in sequence they add (convolution), `parallel` groups and fan-outs take the
@@ -145,7 +143,7 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
         options,
         load,
         stations: BTreeMap::new(),
-        entry_scv: entry_scv(model, load),
+        arrival_scv: super::qna::arrival_scv(model, &t, load, &qna_stations(model, &t, options)),
         all_poisson: model
             .workloads
             .iter()
@@ -187,22 +185,63 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
     })
 }
 
-/// Per service, the rate it receives straight from workloads and that rate times the
-/// workloads' arrival SCV: other traffic is taken as Poisson.
-fn entry_scv(model: &Model, load: f64) -> BTreeMap<&str, (f64, f64)> {
-    let mut by_service: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-    for w in model.workloads.iter().filter(|w| w.job.is_none()) {
-        let scv = match &w.arrivals {
-            Arrivals::Poisson => 1.0,
-            Arrivals::Bursty { scv } => *scv,
-            Arrivals::Trace { scv, .. } => *scv,
-            Arrivals::Periodic { .. } => 0.0,
-        };
-        let e = by_service.entry(w.entry.service.as_str()).or_default();
-        e.0 += w.rate_rps * load;
-        e.1 += w.rate_rps * load * scv;
-    }
-    by_service
+/// Each service as QNA sees it: servers, utilisation and service SCV from its own work (a
+/// blocking worker's downstream time is left out here), or its batch size.
+fn qna_stations(
+    model: &Model,
+    t: &Traffic,
+    options: &Options,
+) -> BTreeMap<String, super::qna::Station> {
+    use super::qna::Station;
+    model
+        .services
+        .iter()
+        .map(|s| {
+            let load = t.service(&s.name).expect("every service has a load");
+            let replicas = s
+                .replicas
+                .map(|r| *options.replicas.get(&s.name).unwrap_or(&r.min));
+            let batching = s.endpoints.iter().find_map(|e| match (&e.time, &e.batch) {
+                (ServiceTime::Batch { base_s, per_item_s }, Some(b)) => {
+                    Some((*base_s, *per_item_s, b.max))
+                }
+                _ => None,
+            });
+            let station = match (
+                s.kind,
+                replicas,
+                batching,
+                load.mean_service_s,
+                load.service_scv,
+            ) {
+                (ServiceKind::External, ..) | (_, None, ..) => Station::PassThrough,
+                (_, Some(r), Some((base, per_item, max)), ..) => {
+                    let instances = (r * s.workers) as f64;
+                    let mut size = 1.0f64;
+                    for _ in 0..200 {
+                        size = (load.rate_per_shard * (base + per_item * size) / instances)
+                            .clamp(1.0, max as f64);
+                    }
+                    Station::Batches { batch: size }
+                }
+                (_, Some(r), None, Some(mean), Some(scv)) => {
+                    let servers = r * s.workers;
+                    let utilization = load.rate_per_shard * mean / servers as f64;
+                    if utilization < 1.0 {
+                        Station::Queue {
+                            servers,
+                            utilization,
+                            service_scv: scv,
+                        }
+                    } else {
+                        Station::PassThrough
+                    }
+                }
+                _ => Station::PassThrough,
+            };
+            (s.name.clone(), station)
+        })
+        .collect()
 }
 
 /// E[max of n independent exponentials] / mean = H(n), the n-th harmonic number: the
@@ -217,7 +256,8 @@ struct Predictor<'m> {
     options: &'m Options,
     load: f64,
     stations: BTreeMap<&'m str, (Wait, ServicePrediction)>,
-    entry_scv: BTreeMap<&'m str, (f64, f64)>,
+    /// Arrival SCV per service, propagated through the network (QNA).
+    arrival_scv: BTreeMap<String, f64>,
     /// Every request workload arrives as a Poisson process.
     all_poisson: bool,
     /// Services that receive `times N` calls, whose arrivals come in bunches.
@@ -304,12 +344,7 @@ impl<'m> Predictor<'m> {
             out.utilization = Some(0.0);
             return Wait::None;
         }
-        let ca2 = match self.entry_scv.get(s.name.as_str()) {
-            Some(&(direct, weighted)) if rate > 0.0 => {
-                (weighted + (rate - direct.min(rate))) / rate
-            }
-            _ => 1.0,
-        };
+        let ca2 = self.arrival_scv.get(&s.name).copied().unwrap_or(1.0);
         let (queues, servers, arrivals, ca2) = match s.balance {
             Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, ca2),
             Balance::Random => (replicas, s.workers, rate / replicas as f64, ca2),
@@ -323,7 +358,7 @@ impl<'m> Predictor<'m> {
         out.servers = Some(replicas * s.workers);
         // Within rounding of the moment arithmetic, exponential service and Poisson arrivals.
         // Exact only for truly exponential service and Poisson arrivals everywhere (arrival
-        // variability is not yet propagated, so one bursty workload makes no station exact).
+        // variability is only approximated by QNA, so one bursty workload makes no station exact).
         let exponential = s.endpoints.iter().all(|e| {
             matches!(e.time, ServiceTime::Exp { .. })
                 && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)

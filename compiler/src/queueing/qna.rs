@@ -1,0 +1,120 @@
+//! Arrival variability through the network, after Whitt's Queueing Network Analyzer (1983).
+//!
+//! Each station's arrival SCV c_a² is the rate-weighted superposition of its flows: the
+//! workloads entering it (Poisson 1, `bursty(scv k)` k, traces as measured) and the calls of its
+//! callers. A caller's departures have
+//!   c_d² = 1 + (1 − ρ²)(c_a² − 1) + ρ²(c_s² − 1)/√c            (Whitt's multi-server formula);
+//! the share q of them that makes a call is a thinning, q·c_d² + 1 − q; and a call made `times
+//! N` sends its N requests together, which the asymptotic method counts as N·c². A batching
+//! station releases its requests in batches of b: c_d² = b. A delay (external service) passes
+//! its arrivals through. Loops (through async calls) are solved by iteration.
+//!
+//! This is QNA's simple superposition; it has not yet been measured against simulation.
+
+use super::traffic::Traffic;
+use crate::model::graph::each_call;
+use crate::model::{Arrivals, Model};
+use std::collections::BTreeMap;
+
+/// What QNA needs to know of one station.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Station {
+    /// A queue: servers (all replicas), utilisation, service SCV.
+    Queue {
+        servers: u32,
+        utilization: f64,
+        service_scv: f64,
+    },
+    /// Releases requests in batches of about `batch` (dynamic batching).
+    Batches { batch: f64 },
+    /// Passes arrivals through unchanged (external services, idle or unstable stations).
+    PassThrough,
+}
+
+/// The arrival SCV of every service (per shard: each shard sees every request).
+pub fn arrival_scv(
+    model: &Model,
+    traffic: &Traffic,
+    load: f64,
+    stations: &BTreeMap<String, Station>,
+) -> BTreeMap<String, f64> {
+    let rate = |name: &str| traffic.service(name).map_or(0.0, |l| l.rate_per_shard);
+    // External flows: (rate, rate × SCV) per service.
+    let mut external: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for w in model.workloads.iter().filter(|w| w.job.is_none()) {
+        let scv = match &w.arrivals {
+            Arrivals::Poisson => 1.0,
+            Arrivals::Bursty { scv } | Arrivals::Trace { scv, .. } => *scv,
+            Arrivals::Periodic { .. } => 0.0,
+        };
+        let e = external.entry(w.entry.service.as_str()).or_default();
+        e.0 += w.rate_rps * load;
+        e.1 += w.rate_rps * load * scv;
+    }
+    // Internal flows: (caller, callee, share of the caller's departures, times).
+    let mut flows = Vec::new();
+    for s in &model.services {
+        let departures = rate(&s.name);
+        if departures <= 0.0 {
+            continue;
+        }
+        for e in &s.endpoints {
+            let Some(l) = traffic.endpoint(&s.name, &e.name) else {
+                continue;
+            };
+            each_call(&e.steps, &mut |c| {
+                let share = (l.miss_rate * c.probability / departures).min(1.0);
+                if share > 0.0 {
+                    flows.push((s.name.as_str(), c.service.as_str(), share, c.times as f64));
+                }
+            });
+        }
+    }
+    let mut scv: BTreeMap<String, f64> = model
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), 1.0))
+        .collect();
+    for _ in 0..200 {
+        let departure = |name: &str, ca2: f64| match stations.get(name) {
+            Some(Station::Queue {
+                servers,
+                utilization,
+                service_scv,
+            }) => {
+                let rho = utilization.min(1.0);
+                1.0 + (1.0 - rho * rho) * (ca2 - 1.0)
+                    + rho * rho * (service_scv - 1.0) / (*servers as f64).sqrt()
+            }
+            Some(Station::Batches { batch }) => *batch,
+            Some(Station::PassThrough) | None => ca2,
+        };
+        let mut next: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for (name, &(r, weighted)) in &external {
+            let e = next.entry(name.to_string()).or_default();
+            e.0 += r;
+            e.1 += weighted;
+        }
+        for &(from, to, share, times) in &flows {
+            let cd2 = departure(from, scv[from]);
+            let thinned = share * cd2 + 1.0 - share;
+            let flow_rate = rate(from) * share * times;
+            let e = next.entry(to.to_string()).or_default();
+            e.0 += flow_rate;
+            e.1 += flow_rate * times * thinned;
+        }
+        let mut change: f64 = 0.0;
+        for s in &model.services {
+            let value = match next.get(&s.name) {
+                Some(&(r, weighted)) if r > 0.0 => (weighted / r).max(0.0),
+                _ => 1.0,
+            };
+            let old = scv.insert(s.name.clone(), value).unwrap_or(1.0);
+            change = change.max((old - value).abs());
+        }
+        if change < 1e-12 {
+            break;
+        }
+    }
+    scv
+}
