@@ -200,7 +200,7 @@ fn qna_stations(
             let load = t.service(&s.name).expect("every service has a load");
             let replicas = s
                 .replicas
-                .map(|r| *options.replicas.get(&s.name).unwrap_or(&r.min));
+                .map(|r| (*options.replicas.get(&s.name).unwrap_or(&r.min)).max(1));
             let batching = s.endpoints.iter().find_map(|e| match (&e.time, &e.batch) {
                 (ServiceTime::Batch { base_s, per_item_s }, Some(b)) => {
                     Some((*base_s, *per_item_s, b.max))
@@ -273,7 +273,7 @@ impl<'m> Predictor<'m> {
 
     fn replicas(&self, s: &Service) -> Option<u32> {
         let r = s.replicas?;
-        Some(*self.options.replicas.get(&s.name).unwrap_or(&r.min))
+        Some((*self.options.replicas.get(&s.name).unwrap_or(&r.min)).max(1))
     }
 
     /// Builds (once) the station of service `name`.
