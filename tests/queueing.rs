@@ -1175,3 +1175,85 @@ mod arrival_variability {
         );
     }
 }
+
+mod retries {
+    use kendall::queueing::{MMc, Options, predict};
+    use kendall::resolve::MemoryLoader;
+
+    /// `b` is M/M/1 with μ = 100/s. Each call from `a` times out after 40 ms and is retried up
+    /// to twice, so `b` receives x = 40·(1 + P + P²) requests/s where P = P(sojourn > 40 ms) at
+    /// load x: a fixed point, solved here with the exact M/M/1 tail. (With a 15 ms timeout the
+    /// same design has no fixed point below saturation: a retry storm.)
+    #[test]
+    fn timeouts_add_retried_load_at_the_fixed_point() {
+        let text = "system t {
+          workload w { entry a.q  rate 40 rps }
+          service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 40ms retries 2 } }
+          service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
+        }";
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let p = predict(
+            c.model.as_ref().unwrap(),
+            &Options {
+                load: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut x: f64 = 40.0;
+        for _ in 0..200 {
+            let late = MMc::new(1, x, 100.0).unwrap().sojourn_tail(0.040);
+            x = 40.0 * (1.0 + late + late * late);
+        }
+        let got = p.services[1].arrival_rps;
+        assert!(got > 40.0 * 1.05, "retries add load: {got}");
+        assert!(((got - x) / x).abs() < 5e-3, "{got} vs {x}");
+    }
+
+    #[test]
+    fn calls_without_retries_add_no_load() {
+        let text = "system t {
+          workload w { entry a.q  rate 40 rps }
+          service a { replicas 1  workers 8  endpoint q { time exp(1ms)  call b.q timeout 15ms } }
+          service b { replicas 1  workers 1  endpoint q { time exp(10ms) } }
+        }";
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let p = predict(
+            c.model.as_ref().unwrap(),
+            &Options {
+                load: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(p.services[1].arrival_rps, 40.0);
+    }
+}
+
+#[test]
+fn a_retry_storm_saturates_the_callee() {
+    let text = "system t {
+      workload w { entry a.q  rate 40 rps }
+      service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 15ms retries 2 } }
+      service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
+    }";
+    let c = kendall::compile(
+        "t.arch",
+        text.as_bytes(),
+        &kendall::resolve::MemoryLoader::new(),
+    );
+    let p = kendall::queueing::predict(
+        c.model.as_ref().unwrap(),
+        &kendall::queueing::Options {
+            load: 1.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(p.services[1].unstable.is_some(), "{:?}", p.services[1]);
+    assert!(
+        (p.services[1].arrival_rps - 120.0).abs() < 1e-6,
+        "three attempts each: {}",
+        p.services[1].arrival_rps
+    );
+}

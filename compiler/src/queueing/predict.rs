@@ -26,7 +26,7 @@ use super::GGc;
 use super::lattice::Lattice;
 use super::mmc::MMc;
 use super::service_time::Dist;
-use super::traffic::{Divergent, Traffic, traffic};
+use super::traffic::{Divergent, Traffic};
 use crate::diagnostics::{Code, codes};
 use crate::model::{Arrivals, Balance, Endpoint, Model, Service, ServiceKind, ServiceTime, Step};
 use std::collections::BTreeMap;
@@ -136,53 +136,26 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
     } else {
         1.0
     };
-    let t = traffic(model, load)?;
-    let mut p = Predictor {
-        model,
-        traffic: &t,
-        options,
-        load,
-        stations: BTreeMap::new(),
-        arrival_scv: super::qna::arrival_scv(model, &t, load, &qna_stations(model, &t, options)),
-        all_poisson: model
-            .workloads
-            .iter()
-            .filter(|w| w.job.is_none())
-            .all(|w| w.arrivals == Arrivals::Poisson),
-        bunched: {
-            let mut bunched = std::collections::BTreeSet::new();
-            for s in &model.services {
-                for e in &s.endpoints {
-                    crate::model::graph::each_call(&e.steps, &mut |c| {
-                        if c.times > 1 {
-                            bunched.insert(c.service.as_str());
-                        }
-                    });
-                }
-            }
-            bunched
-        },
-        lattices: BTreeMap::new(),
-    };
-    // Stations in an order where every synchronous callee comes first (blocking needs them).
-    for s in &model.services {
-        p.station(&s.name);
+    // Retries add load when calls time out, which depends on the latency the load causes:
+    // iterate to a fixed point (a few rounds; designs without retries take one).
+    let mut attempts = super::traffic::Attempts::new();
+    for round in 0.. {
+        let t = super::traffic::traffic_with(model, load, &attempts)?;
+        let mut p = Predictor::new(model, &t, options, load);
+        for s in &model.services {
+            p.station(&s.name);
+        }
+        let next = p.retry_attempts();
+        let settled = next.len() == attempts.len()
+            && next
+                .iter()
+                .all(|(k, v)| attempts.get(k).is_some_and(|a| (a - v).abs() <= 1e-6 * v));
+        if settled || round == 20 {
+            return Ok(p.finish());
+        }
+        attempts = next;
     }
-    let services = model
-        .services
-        .iter()
-        .map(|s| p.stations[s.name.as_str()].1.clone())
-        .collect();
-    let workloads = model
-        .workloads
-        .iter()
-        .filter(|w| w.job.is_none())
-        .map(|w| p.workload(w))
-        .collect();
-    Ok(Prediction {
-        workloads,
-        services,
-    })
+    unreachable!("the loop returns")
 }
 
 /// Each service as QNA sees it: servers, utilisation and service SCV from its own work (a
@@ -267,6 +240,90 @@ struct Predictor<'m> {
 }
 
 impl<'m> Predictor<'m> {
+    fn new(model: &'m Model, t: &'m Traffic, options: &'m Options, load: f64) -> Predictor<'m> {
+        Predictor {
+            model,
+            traffic: t,
+            options,
+            load,
+            stations: BTreeMap::new(),
+            arrival_scv: super::qna::arrival_scv(model, t, load, &qna_stations(model, t, options)),
+            all_poisson: model
+                .workloads
+                .iter()
+                .filter(|w| w.job.is_none())
+                .all(|w| w.arrivals == Arrivals::Poisson),
+            bunched: {
+                let mut bunched = std::collections::BTreeSet::new();
+                for s in &model.services {
+                    for e in &s.endpoints {
+                        crate::model::graph::each_call(&e.steps, &mut |c| {
+                            if c.times > 1 {
+                                bunched.insert(c.service.as_str());
+                            }
+                        });
+                    }
+                }
+                bunched
+            },
+            lattices: BTreeMap::new(),
+        }
+    }
+
+    /// Services and workloads, once every station is built.
+    fn finish(mut self) -> Prediction {
+        let model = self.model;
+        let services = model
+            .services
+            .iter()
+            .map(|s| self.stations[s.name.as_str()].1.clone())
+            .collect();
+        let workloads = model
+            .workloads
+            .iter()
+            .filter(|w| w.job.is_none())
+            .map(|w| self.workload(w))
+            .collect();
+        Prediction {
+            workloads,
+            services,
+        }
+    }
+
+    /// Expected attempts of every call that retries on timeout: 1 + P + … + P^retries, where P
+    /// is the chance the callee answers later than the timeout (1 if it is overloaded).
+    fn retry_attempts(&mut self) -> super::traffic::Attempts {
+        let mut out = super::traffic::Attempts::new();
+        let model = self.model;
+        for s in &model.services {
+            for e in &s.endpoints {
+                let mut calls = Vec::new();
+                crate::model::graph::each_call(&e.steps, &mut |c| calls.push(c));
+                for (k, c) in calls.into_iter().enumerate() {
+                    let (Some(timeout), true) = (c.timeout_s, c.retries > 0) else {
+                        continue;
+                    };
+                    let late = if self.touches_unstable(&c.service, &c.endpoint) {
+                        1.0
+                    } else {
+                        let shards = self.service(&c.service).shards;
+                        let mean = self.mean_endpoint(&c.service, &c.endpoint) * harmonic(shards);
+                        let span = (25.0 * mean).max(2.0 * timeout);
+                        let mut l = self.lattice(&c.service, &c.endpoint, span / POINTS as f64);
+                        if shards > 1 {
+                            l = l.max_of(shards);
+                        }
+                        let i = ((timeout / l.step).floor() as usize).min(l.points() - 1);
+                        (1.0 - l.cdf_at(i)).clamp(0.0, 1.0)
+                    };
+                    let tries: f64 = (0..=c.retries).map(|r| late.powi(r as i32)).sum();
+                    out.insert((s.name.clone(), e.name.clone(), k), tries);
+                }
+            }
+        }
+        out
+    }
+
     fn service(&self, name: &str) -> &'m Service {
         self.model.service(name).expect("calls resolve to services")
     }

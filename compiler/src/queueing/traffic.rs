@@ -3,8 +3,9 @@
 //! A workload's requests arrive at its entry endpoint. An endpoint's cache hits answer at once;
 //! its misses do its own work and make its calls: `when P` thins a call, `times N` multiplies
 //! it, and a call to a service with `shards N` visits every shard, so each shard sees the full
-//! call rate. `async` calls and queue deliveries add load like any other call. Retries add load
-//! only on timeouts, which need the latency model: they are not counted here.
+//! call rate. `async` calls and queue deliveries add load like any other call. Retried calls
+//! count as many times as [`traffic_with`] is told; the predictor works that out from the
+//! latency model, since retries happen on timeouts.
 //!
 //! The equations λ = b + Pᵀλ are solved in one pass in topological order when calls form no
 //! loop, else by fixed-point iteration, which converges exactly when every loop multiplies
@@ -71,6 +72,15 @@ pub struct Divergent {
 /// The traffic of every workload scaled by `load` (1.0 as designed). Job workloads are sized
 /// by their work and deadline, not by request traffic, and are left out.
 pub fn traffic(model: &Model, load: f64) -> Result<Traffic, Divergent> {
+    traffic_with(model, load, &Attempts::new())
+}
+
+/// Attempts per call, for calls that retry on timeout: (service, endpoint, index of the call
+/// among the endpoint's calls in source order) → expected attempts per call (1 when absent).
+pub type Attempts = std::collections::BTreeMap<(String, String, usize), f64>;
+
+/// [`traffic`], with retried calls counted `attempts` times.
+pub fn traffic_with(model: &Model, load: f64, attempts: &Attempts) -> Result<Traffic, Divergent> {
     let mut index = FxHashMap::default();
     let mut nodes = Vec::new();
     for (si, s) in model.services.iter().enumerate() {
@@ -92,9 +102,16 @@ pub fn traffic(model: &Model, load: f64) -> Result<Traffic, Divergent> {
     for (u, &(si, ei)) in nodes.iter().enumerate() {
         let e = &model.services[si].endpoints[ei];
         hit[u] = e.cache.as_ref().map_or(0.0, |c| c.hit_ratio);
+        let service = &model.services[si].name;
+        let mut k = 0;
         each_call(&e.steps, &mut |c| {
             let v = index[&(c.service.as_str(), c.endpoint.as_str())];
-            graph.add_edge(ids[u], ids[v], c.probability * c.times as f64);
+            let tries = attempts
+                .get(&(service.clone(), e.name.clone(), k))
+                .copied()
+                .unwrap_or(1.0);
+            graph.add_edge(ids[u], ids[v], c.probability * c.times as f64 * tries);
+            k += 1;
         });
     }
     let rates = match toposort(&graph, None) {
