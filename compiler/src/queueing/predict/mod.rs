@@ -1,0 +1,278 @@
+//! Model + replicas + load → per-service load and utilisation, per-workload latency
+//! distributions. Every figure names the model that produced it.
+//!
+//! Stations (one per service shard):
+//! * `kind external`: a pure delay, its own time distribution, unlimited capacity.
+//! * exponential service and Poisson arrivals: M/M/c, exact.
+//! * otherwise G/G/c (Allen–Cunneen mean wait; exponential wait tail).
+//! * `balance shared` is one queue for all replicas × workers; `random` and `round_robin` give
+//!   each replica its own queue with a share of the arrivals (round robin also smooths them:
+//!   c_a² / replicas); `least_request` is modelled as a shared queue, an optimistic bound.
+//! * `workers N blocking`: a worker is held for the request's own work plus the mean latency
+//!   of its synchronous calls (mean-value approximation; the variability of the holding time
+//!   is taken from the own work alone).
+//! * dynamic batching: a provisional mean-value model — the batch size b solves
+//!   b = clamp(λ·s(b)/instances, 1, max); a request waits half a batch time plus the batch
+//!   wait, then its batch's time. Stability is λ < instances·max / s(max).
+//!
+//! Arrival variability is propagated through the network by QNA (see [`super::qna`]).
+//!
+//! End to end, a request's latency at an endpoint is its station's wait plus its own time, then
+//! its calls: in sequence they add (convolution), `parallel` groups and fan-outs take the
+//! slowest (product of CDFs, independence assumed), `when` and cache hits mix. Async calls add
+//! load, not latency.
+
+use super::traffic::{Divergent, Traffic};
+use crate::diagnostics::Code;
+use crate::model::{Arrivals, Model, Service};
+use crate::queueing::lattice::Lattice;
+use std::collections::BTreeMap;
+
+mod latency;
+mod stations;
+
+use stations::qna_stations;
+
+/// What to predict for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Multiplies every workload's rate (1.0 as designed).
+    pub load: f64,
+    /// Replicas per service (per shard), overriding the design's pin or lower bound.
+    pub replicas: BTreeMap<String, u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloVerdict {
+    pub stat: String,
+    pub target_s: f64,
+    pub predicted_s: f64,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadPrediction {
+    pub name: String,
+    pub rate_rps: f64,
+    /// `None` when a station on the workload's path is unstable.
+    pub latency: Option<Latency>,
+    pub slos: Vec<SloVerdict>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    pub mean_s: f64,
+    pub p50_s: f64,
+    pub p95_s: f64,
+    pub p99_s: f64,
+    pub p999_s: f64,
+    /// Probability mass beyond the latency grid (a bound on the truncation error).
+    pub overflow: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServicePrediction {
+    pub name: String,
+    /// Requests per second arriving at one shard.
+    pub arrival_rps: f64,
+    pub replicas: Option<u32>,
+    /// Servers of one shard: replicas × workers.
+    pub servers: Option<u32>,
+    pub utilization: Option<f64>,
+    pub wait_mean_s: Option<f64>,
+    pub sojourn_mean_s: Option<f64>,
+    pub sojourn_p99_s: Option<f64>,
+    pub model: &'static str,
+    pub unstable: Option<Overload>,
+    /// What to know before trusting the figures (codes W0801, W0802).
+    pub warnings: Vec<(Code, String)>,
+}
+
+impl ServicePrediction {
+    fn warn(&mut self, code: Code, message: impl Into<String>) {
+        self.warnings.push((code, message.into()));
+    }
+}
+
+/// A station whose load reaches its capacity: no steady state, no latency.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overload {
+    /// Offered load over capacity (≥ 1).
+    pub utilization: f64,
+    /// The fewest replicas (per shard) with capacity above the load.
+    pub replicas_needed: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub workloads: Vec<WorkloadPrediction>,
+    pub services: Vec<ServicePrediction>,
+}
+
+/// A station's queueing delay, shared by all endpoints of its service.
+#[derive(Clone, Debug)]
+enum Wait {
+    /// External services, and stations with no traffic.
+    None,
+    /// Waits with probability `p`, for an exponential time of mean `mean` when it does.
+    Exponential {
+        p: f64,
+        mean: f64,
+    },
+    /// Batching: a fixed wait before a batch of fixed time.
+    Batch {
+        wait: f64,
+        batch_time: f64,
+    },
+    Unstable,
+}
+
+/// The grid's points; the spacing adapts per workload.
+const POINTS: usize = 4096;
+/// Mass beyond the grid above which the grid is widened.
+const MAX_OVERFLOW: f64 = 1e-6;
+
+pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent> {
+    let load = if options.load > 0.0 {
+        options.load
+    } else {
+        1.0
+    };
+    // Retries add load when calls time out, which depends on the latency the load causes:
+    // iterate to a fixed point (a few rounds; designs without retries take one).
+    let mut attempts = super::traffic::Attempts::new();
+    for round in 0.. {
+        let t = super::traffic::traffic_with(model, load, &attempts)?;
+        let mut p = Predictor::new(model, &t, options, load);
+        for s in &model.services {
+            p.station(&s.name);
+        }
+        let next = p.retry_attempts();
+        let settled = next.len() == attempts.len()
+            && next
+                .iter()
+                .all(|(k, v)| attempts.get(k).is_some_and(|a| (a - v).abs() <= 1e-6 * v));
+        if settled || round == 20 {
+            return Ok(p.finish());
+        }
+        attempts = next;
+    }
+    unreachable!("the loop returns")
+}
+
+/// E[max of n independent exponentials] / mean = H(n), the n-th harmonic number: the
+/// mean-value stand-in for a fan-out's slowest branch.
+fn harmonic(n: u32) -> f64 {
+    (1..=n).map(|k| 1.0 / k as f64).sum()
+}
+
+struct Predictor<'m> {
+    model: &'m Model,
+    traffic: &'m Traffic,
+    options: &'m Options,
+    load: f64,
+    stations: BTreeMap<&'m str, (Wait, ServicePrediction)>,
+    /// Arrival SCV per service, propagated through the network (QNA).
+    arrival_scv: BTreeMap<String, f64>,
+    /// Every request workload arrives as a Poisson process.
+    all_poisson: bool,
+    /// Services that receive `times N` calls, whose arrivals come in bunches.
+    bunched: std::collections::BTreeSet<&'m str>,
+    /// Endpoint latency distributions on a grid, by (service, endpoint, grid step bits).
+    lattices: BTreeMap<(&'m str, &'m str, u64), Lattice>,
+}
+
+impl<'m> Predictor<'m> {
+    fn new(model: &'m Model, t: &'m Traffic, options: &'m Options, load: f64) -> Predictor<'m> {
+        Predictor {
+            model,
+            traffic: t,
+            options,
+            load,
+            stations: BTreeMap::new(),
+            arrival_scv: super::qna::arrival_scv(model, t, load, &qna_stations(model, t, options)),
+            all_poisson: model
+                .workloads
+                .iter()
+                .filter(|w| w.job.is_none())
+                .all(|w| w.arrivals == Arrivals::Poisson),
+            bunched: {
+                let mut bunched = std::collections::BTreeSet::new();
+                for s in &model.services {
+                    for e in &s.endpoints {
+                        crate::model::graph::each_call(&e.steps, &mut |c| {
+                            if c.times > 1 {
+                                bunched.insert(c.service.as_str());
+                            }
+                        });
+                    }
+                }
+                bunched
+            },
+            lattices: BTreeMap::new(),
+        }
+    }
+
+    /// Services and workloads, once every station is built.
+    fn finish(mut self) -> Prediction {
+        let model = self.model;
+        let services = model
+            .services
+            .iter()
+            .map(|s| self.stations[s.name.as_str()].1.clone())
+            .collect();
+        let workloads = model
+            .workloads
+            .iter()
+            .filter(|w| w.job.is_none())
+            .map(|w| self.workload(w))
+            .collect();
+        Prediction {
+            workloads,
+            services,
+        }
+    }
+
+    /// Expected attempts of every call that retries on timeout: 1 + P + … + P^retries, where P
+    /// is the chance the callee answers later than the timeout (1 if it is overloaded).
+    fn retry_attempts(&mut self) -> super::traffic::Attempts {
+        let mut out = super::traffic::Attempts::new();
+        let model = self.model;
+        for s in &model.services {
+            for e in &s.endpoints {
+                let mut calls = Vec::new();
+                crate::model::graph::each_call(&e.steps, &mut |c| calls.push(c));
+                for (k, c) in calls.into_iter().enumerate() {
+                    let (Some(timeout), true) = (c.timeout_s, c.retries > 0) else {
+                        continue;
+                    };
+                    let late = if self.touches_unstable(&c.service, &c.endpoint) {
+                        1.0
+                    } else {
+                        let shards = self.service(&c.service).shards;
+                        let mean = self.mean_endpoint(&c.service, &c.endpoint) * harmonic(shards);
+                        let span = (25.0 * mean).max(2.0 * timeout);
+                        let mut l = self.lattice(&c.service, &c.endpoint, span / POINTS as f64);
+                        if shards > 1 {
+                            l = l.max_of(shards);
+                        }
+                        let i = ((timeout / l.step).floor() as usize).min(l.points() - 1);
+                        (1.0 - l.cdf_at(i)).clamp(0.0, 1.0)
+                    };
+                    let tries: f64 = (0..=c.retries).map(|r| late.powi(r as i32)).sum();
+                    out.insert((s.name.clone(), e.name.clone(), k), tries);
+                }
+            }
+        }
+        out
+    }
+
+    fn service(&self, name: &str) -> &'m Service {
+        self.model.service(name).expect("calls resolve to services")
+    }
+
+    fn replicas(&self, s: &Service) -> Option<u32> {
+        let r = s.replicas?;
+        Some((*self.options.replicas.get(&s.name).unwrap_or(&r.min)).max(1))
+    }
+}

@@ -1,0 +1,318 @@
+//! Stations: one per service shard, by the model that fits it (see the parent module).
+
+use super::latency::discretise;
+use super::{MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePrediction, Wait};
+use crate::diagnostics::codes;
+use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
+use crate::queueing::GGc;
+use crate::queueing::lattice::Lattice;
+use crate::queueing::mmc::MMc;
+use crate::queueing::qna::Station;
+use crate::queueing::traffic::Traffic;
+use std::collections::BTreeMap;
+
+impl<'m> Predictor<'m> {
+    /// Builds (once) the station of service `name`.
+    pub(super) fn station(&mut self, name: &'m str) -> Wait {
+        if let Some((w, _)) = self.stations.get(name) {
+            return w.clone();
+        }
+        let s = self.service(name);
+        let load = self
+            .traffic
+            .service(name)
+            .expect("every service has a load");
+        let rate = load.rate_per_shard;
+        let mut out = ServicePrediction {
+            name: s.name.clone(),
+            arrival_rps: rate,
+            replicas: self.replicas(s),
+            servers: None,
+            utilization: None,
+            wait_mean_s: None,
+            sojourn_mean_s: None,
+            sojourn_p99_s: None,
+            model: "",
+            unstable: None,
+            warnings: Vec::new(),
+        };
+        let wait = if s.kind == ServiceKind::External {
+            out.model = "delay";
+            Wait::None
+        } else if let Some((endpoint, batch)) = s
+            .endpoints
+            .iter()
+            .find_map(|e| e.batch.as_ref().map(|b| (e, b)))
+        {
+            self.batch_station(s, endpoint, batch.max, batch.wait_s, rate, &mut out)
+        } else {
+            self.queue_station(s, rate, &mut out)
+        };
+        if let Some(u) = out.utilization {
+            if u > 0.9 && out.unstable.is_none() {
+                out.warn(
+                    codes::HIGH_UTILIZATION,
+                    format!(
+                        "utilisation {:.1}% is above 90%: queueing approximations degrade and tails grow fast",
+                        u * 100.0
+                    ),
+                );
+            }
+        }
+        self.stations.insert(name, (wait.clone(), out));
+        wait
+    }
+
+    pub(super) fn queue_station(
+        &mut self,
+        s: &'m Service,
+        rate: f64,
+        out: &mut ServicePrediction,
+    ) -> Wait {
+        let replicas = out.replicas.unwrap_or(1);
+        let load = self.traffic.service(&s.name);
+        // A pure forwarder (`const(0ms)`) has no own work, but a blocking one still holds a
+        // worker for its downstream calls.
+        let mut mean = load.and_then(|l| l.mean_service_s).unwrap_or(0.0);
+        let scv = load.and_then(|l| l.service_scv).unwrap_or(0.0);
+        if s.workers_blocking && rate > 0.0 {
+            mean += self.mean_downstream(s);
+            out.model = "G/G/c blocking (mean-value)";
+        }
+        if rate <= 0.0 || mean <= 0.0 {
+            out.model = "idle";
+            out.servers = Some(replicas * s.workers);
+            out.utilization = Some(0.0);
+            return Wait::None;
+        }
+        let ca2 = self.arrival_scv.get(&s.name).copied().unwrap_or(1.0);
+        let (queues, servers, arrivals, ca2) = match s.balance {
+            Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, ca2),
+            Balance::Random => (replicas, s.workers, rate / replicas as f64, ca2),
+            Balance::RoundRobin => (
+                replicas,
+                s.workers,
+                rate / replicas as f64,
+                ca2 / replicas as f64,
+            ),
+        };
+        out.servers = Some(replicas * s.workers);
+        // Within rounding of the moment arithmetic, exponential service and Poisson arrivals.
+        // Exact only for truly exponential service and Poisson arrivals everywhere (arrival
+        // variability is only approximated by QNA, so one bursty workload makes no station exact).
+        let exponential = s.endpoints.iter().all(|e| {
+            matches!(e.time, ServiceTime::Exp { .. })
+                && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
+        });
+        // Repeated calls (`times N`, fan-outs) arrive in bunches, and endpoints with different
+        // exponential means mix into a non-exponential time: neither is M/M/c.
+        let exact = exponential
+            && self.all_poisson
+            && (ca2 - 1.0).abs() < 1e-9
+            && (scv - 1.0).abs() < 1e-9
+            && !self.bunched.contains(s.name.as_str())
+            && !s.workers_blocking
+            && s.balance != Balance::LeastRequest;
+        let station = GGc::new(servers, arrivals, mean, ca2, scv);
+        let g = match station {
+            Ok(g) => g,
+            Err(_) => {
+                let utilization = rate * mean / (replicas * s.workers) as f64;
+                out.utilization = Some(utilization);
+                out.unstable = Some(Overload {
+                    utilization,
+                    replicas_needed: (rate * mean / s.workers as f64).floor() as u32 + 1,
+                });
+                out.model = "unstable";
+                return Wait::Unstable;
+            }
+        };
+        if out.model.is_empty() {
+            out.model = if exact {
+                "M/M/c exact"
+            } else {
+                "G/G/c Allen–Cunneen"
+            };
+        }
+        if s.balance == Balance::LeastRequest {
+            out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                "least_request is modelled as one shared queue: an optimistic bound",
+            );
+        }
+        if scv > 2.0 {
+            out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                format!(
+                    "service-time SCV {scv:.2} is above 2, where the exponential wait tail is known to under-predict p99"
+                ),
+            );
+        }
+        out.utilization = Some(g.utilization());
+        out.wait_mean_s = Some(g.mean_wait());
+        out.sojourn_mean_s = Some(g.mean_sojourn());
+        let wait = Wait::Exponential {
+            p: g.p_wait(),
+            mean: if g.p_wait() > 0.0 {
+                g.mean_wait() / g.p_wait()
+            } else {
+                0.0
+            },
+        };
+        if exact && queues == 1 {
+            let m = MMc::new(servers, arrivals, 1.0 / mean).expect("stable above");
+            out.sojourn_p99_s = Some(m.sojourn_quantile(0.99));
+        } else if !s.workers_blocking {
+            out.sojourn_p99_s = self.station_p99(s, &wait, g.mean_sojourn());
+        }
+        wait
+    }
+
+    /// The 99th percentile of wait + own work at a station, over its endpoints by rate.
+    pub(super) fn station_p99(&self, s: &Service, wait: &Wait, mean: f64) -> Option<f64> {
+        let Wait::Exponential { p, mean: wait_mean } = *wait else {
+            return None;
+        };
+        let mut span = 50.0 * mean;
+        for _ in 0..4 {
+            let step = span / POINTS as f64;
+            let mut own: Option<(f64, Lattice)> = None;
+            let mut add = |w: f64, t: &ServiceTime| {
+                if w <= 0.0 {
+                    return;
+                }
+                let l = discretise(t, step);
+                own = Some(match own.take() {
+                    None => (w, l),
+                    Some((total, acc)) => (total + w, l.mix(w / (total + w), &acc)),
+                });
+            };
+            for e in &s.endpoints {
+                let load = self.traffic.endpoint(&s.name, &e.name)?;
+                if let Some(c) = &e.cache {
+                    add(load.rate - load.miss_rate, &c.hit_time);
+                }
+                add(load.miss_rate, &e.time);
+            }
+            let (_, own) = own?;
+            let sojourn = if p > 0.0 && wait_mean > 0.0 {
+                own.add_exponential_wait(p, wait_mean)
+            } else {
+                own
+            };
+            if sojourn.overflow() <= MAX_OVERFLOW {
+                return Some(sojourn.quantile(0.99));
+            }
+            span *= 4.0;
+        }
+        None
+    }
+
+    /// The provisional batching model (see the module docs).
+    pub(super) fn batch_station(
+        &mut self,
+        s: &'m Service,
+        e: &Endpoint,
+        max: u32,
+        wait_s: f64,
+        rate: f64,
+        out: &mut ServicePrediction,
+    ) -> Wait {
+        let ServiceTime::Batch { base_s, per_item_s } = e.time else {
+            unreachable!("the checker requires a batch time on batching endpoints")
+        };
+        let replicas = out.replicas.unwrap_or(1);
+        let instances = (replicas * s.workers) as f64;
+        out.servers = Some(replicas * s.workers);
+        out.model = "batching (provisional mean-value)";
+        out.warn(
+            codes::OUTSIDE_MODEL_RANGE,
+            "the dynamic-batching model is provisional: its error against simulation is not yet measured",
+        );
+        let batch_time = |b: f64| base_s + per_item_s * b;
+        let capacity = instances * max as f64 / batch_time(max as f64);
+        out.utilization = Some(rate / capacity);
+        if rate >= capacity {
+            out.unstable = Some(Overload {
+                utilization: rate / capacity,
+                replicas_needed: (rate * batch_time(max as f64) / max as f64 / s.workers as f64)
+                    .floor() as u32
+                    + 1,
+            });
+            out.model = "unstable";
+            return Wait::Unstable;
+        }
+        // Fixed point for the batch size: what arrives while a batch is served.
+        let mut b = 1.0f64;
+        for _ in 0..200 {
+            b = (rate * batch_time(b) / instances).clamp(1.0, max as f64);
+        }
+        let time = batch_time(b);
+        let wait = time / 2.0 + wait_s;
+        out.wait_mean_s = Some(wait);
+        out.sojourn_mean_s = Some(wait + time);
+        out.sojourn_p99_s = Some(wait + time);
+        Wait::Batch {
+            wait,
+            batch_time: time,
+        }
+    }
+}
+
+/// Each service as QNA sees it: servers, utilisation and service SCV from its own work (a
+/// blocking worker's downstream time is left out here), or its batch size.
+pub(super) fn qna_stations(
+    model: &Model,
+    t: &Traffic,
+    options: &Options,
+) -> BTreeMap<String, Station> {
+    model
+        .services
+        .iter()
+        .map(|s| {
+            let load = t.service(&s.name).expect("every service has a load");
+            let replicas = s
+                .replicas
+                .map(|r| (*options.replicas.get(&s.name).unwrap_or(&r.min)).max(1));
+            let batching = s.endpoints.iter().find_map(|e| match (&e.time, &e.batch) {
+                (ServiceTime::Batch { base_s, per_item_s }, Some(b)) => {
+                    Some((*base_s, *per_item_s, b.max))
+                }
+                _ => None,
+            });
+            let station = match (
+                s.kind,
+                replicas,
+                batching,
+                load.mean_service_s,
+                load.service_scv,
+            ) {
+                (ServiceKind::External, ..) | (_, None, ..) => Station::PassThrough,
+                (_, Some(r), Some((base, per_item, max)), ..) => {
+                    let instances = (r * s.workers) as f64;
+                    let mut size = 1.0f64;
+                    for _ in 0..200 {
+                        size = (load.rate_per_shard * (base + per_item * size) / instances)
+                            .clamp(1.0, max as f64);
+                    }
+                    Station::Batches { batch: size }
+                }
+                (_, Some(r), None, Some(mean), Some(scv)) => {
+                    let servers = r * s.workers;
+                    let utilization = load.rate_per_shard * mean / servers as f64;
+                    if utilization < 1.0 {
+                        Station::Queue {
+                            servers,
+                            utilization,
+                            service_scv: scv,
+                        }
+                    } else {
+                        Station::PassThrough
+                    }
+                }
+                _ => Station::PassThrough,
+            };
+            (s.name.clone(), station)
+        })
+        .collect()
+}
