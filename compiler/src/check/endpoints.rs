@@ -13,9 +13,21 @@ use std::collections::BTreeMap;
 const DISTRIBUTIONS: &[&str] = &["exp", "const", "lognormal", "gamma", "uniform", "empirical"];
 
 impl Checker<'_> {
-    pub(super) fn endpoint(&mut self, svc: &Service, e: MergedEndpoint<'_>) -> Endpoint {
+    /// The checked endpoint, or `None` when it has an error (already reported).
+    pub(super) fn endpoint(&mut self, svc: &Service, e: MergedEndpoint<'_>) -> Option<Endpoint> {
+        if !self.template_mode {
+            self.spans
+                .written
+                .entry(svc.name.clone())
+                .or_default()
+                .push(e.name.clone());
+        }
         let external = svc.kind == ServiceKind::External;
-        let batch = e.batch.and_then(|b| self.batch(b));
+        // `Some(None)`: no batching; `None`: batching with an error.
+        let batch = match e.batch {
+            None => Some(None),
+            Some(b) => self.batch(b).map(Some),
+        };
         let time = match e.time {
             Some((spec, span)) => self.time_spec(spec, span, e.batch.map(Statement::span), false),
             // A job's work is its workload's `work`; its endpoints only say what it touches.
@@ -35,14 +47,15 @@ impl Checker<'_> {
                     Some(t) => self.time_spec(t, *span, None, true),
                     None => Some(ServiceTime::Const { value_s: 0.0 }),
                 };
-                // Kept even when invalid (the error is reported) so a scenario that sets the
-                // hit ratio is not told there is no cache.
-                Some(Cache {
-                    hit_ratio: ratio.unwrap_or(0.0),
-                    hit_time: hit_time.unwrap_or(ServiceTime::Const { value_s: 0.0 }),
-                })
+                match (ratio, hit_time) {
+                    (Some(hit_ratio), Some(hit_time)) => Some(Some(Cache {
+                        hit_ratio,
+                        hit_time,
+                    })),
+                    _ => None,
+                }
             }
-            _ => None,
+            _ => Some(None),
         };
         if external {
             for s in e
@@ -80,15 +93,13 @@ impl Checker<'_> {
         if !self.template_mode {
             self.spans.calls.insert(key, sites);
         }
-        Endpoint {
+        Some(Endpoint {
             name: e.name,
-            // A missing time is already reported; the placeholder keeps the endpoint callable so
-            // one mistake does not cascade into "no endpoint" errors at every call site.
-            time: time.unwrap_or(ServiceTime::Const { value_s: 0.0 }),
-            cache,
-            batch: batch.flatten(),
+            time: time?,
+            cache: cache?,
+            batch: batch?,
             steps,
-        }
+        })
     }
 
     /// No `time`: usually forgotten, but a `cache hit … time` that swallowed the endpoint's
@@ -119,16 +130,16 @@ impl Checker<'_> {
         );
     }
 
-    fn batch(&mut self, s: &Statement) -> Option<Option<Batch>> {
+    fn batch(&mut self, s: &Statement) -> Option<Batch> {
         let Statement::Batch { max, wait, .. } = s else {
-            return None;
+            unreachable!("only `batch` statements are batches")
         };
         let max = self.count(max, "batch max", 1, 65536);
         let wait_s = match wait {
             Some(w) => self.quantity(w, Dim::Time, "batch wait"),
             None => Some(0.0),
         };
-        Some(max.zip(wait_s).map(|(max, wait_s)| Batch { max, wait_s }))
+        max.zip(wait_s).map(|(max, wait_s)| Batch { max, wait_s })
     }
 
     fn steps(&mut self, statements: &[&Statement], sites: &mut Vec<CallSite>) -> Vec<Step> {
@@ -550,7 +561,7 @@ impl Checker<'_> {
 
     /// Resolves `call` targets now that every service is known, dropping calls that fail.
     pub(super) fn resolve_calls(&mut self, model: &mut Model) {
-        let endpoints = super::endpoints::endpoint_names(model);
+        let endpoints = self.spans.written.clone();
         for s in &mut model.services {
             for e in &mut s.endpoints {
                 let key = (s.name.clone(), e.name.clone());
@@ -682,20 +693,6 @@ impl Checker<'_> {
             }
         }
     }
-}
-
-/// Every service's endpoint names, for resolving `SERVICE[.ENDPOINT]` references.
-pub(super) fn endpoint_names(model: &Model) -> BTreeMap<String, Vec<String>> {
-    model
-        .services
-        .iter()
-        .map(|s| {
-            (
-                s.name.clone(),
-                s.endpoints.iter().map(|e| e.name.clone()).collect(),
-            )
-        })
-        .collect()
 }
 
 fn each_call_mut(steps: &mut [Step], f: &mut impl FnMut(&mut Call)) {

@@ -29,6 +29,10 @@ struct Spans {
     endpoints: HashMap<(String, String), Span>,
     /// Call sites per endpoint, in [`crate::model::graph::each_call`] order.
     calls: HashMap<(String, String), Vec<CallSite>>,
+    /// Every endpoint written, valid or not, per service in declaration order: references
+    /// resolve against these, so an endpoint dropped for its own error is not reported again
+    /// as unknown at every call site.
+    written: BTreeMap<String, Vec<String>>,
 }
 
 /// Where one `call` was written.
@@ -108,6 +112,7 @@ impl<'a> Checker<'a> {
         self.spans.services.extend(other.spans.services);
         self.spans.endpoints.extend(other.spans.endpoints);
         self.spans.calls.extend(other.spans.calls);
+        self.spans.written.extend(other.spans.written);
     }
 
     /// Checks each service over its templates. Services are independent here, so a large

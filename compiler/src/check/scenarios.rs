@@ -181,13 +181,19 @@ impl Checker<'_> {
                 }
                 let mut endpoint = String::new();
                 let v = if field.name == "hit" {
-                    endpoint = match (segs.len(), service.endpoints.as_slice()) {
+                    let written = self
+                        .spans
+                        .written
+                        .get(&service.name)
+                        .cloned()
+                        .unwrap_or_default();
+                    endpoint = match (segs.len(), written.as_slice()) {
                         (3, _) => segs[1].name.clone(),
-                        (_, [only]) => only.name.clone(),
+                        (_, [only]) => only.clone(),
                         (_, all) if all.len() > 1 => {
                             let shown: Vec<String> = all
                                 .iter()
-                                .map(|e| format!("{}.{}.hit", service.name, e.name))
+                                .map(|e| format!("{}.{e}.hit", service.name))
                                 .collect();
                             self.report(
                                 Diagnostic::new(
@@ -205,6 +211,11 @@ impl Checker<'_> {
                         }
                         _ => service.name.clone(),
                     };
+                    if service.endpoint(&endpoint).is_none() && written.contains(&endpoint) {
+                        // Dropped for its own error, already reported: check only the value.
+                        self.ratio(q, "hit", true)?;
+                        return None;
+                    }
                     if service
                         .endpoint(&endpoint)
                         .is_none_or(|e| e.cache.is_none())

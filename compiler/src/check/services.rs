@@ -298,8 +298,9 @@ impl Checker<'_> {
             _ => m.endpoints,
         };
         for e in endpoints {
-            let ep = self.endpoint(&svc, e);
-            svc.endpoints.push(ep);
+            if let Some(ep) = self.endpoint(&svc, e) {
+                svc.endpoints.push(ep);
+            }
         }
         svc
     }

@@ -289,7 +289,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let endpoints = super::endpoints::endpoint_names(model);
+        let endpoints = self.spans.written.clone();
         let ep = segs.get(1).map(|s| s.name.clone());
         let name = self.target(
             &endpoints,
