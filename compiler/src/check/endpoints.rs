@@ -79,9 +79,6 @@ impl Checker<'_> {
             }
         }
         let key = (svc.name.clone(), e.name.clone());
-        if !self.template_mode {
-            self.spans.endpoints.insert(key.clone(), e.span);
-        }
         let mut sites = Vec::new();
         // An external service's calls are reported above and left out of the graph.
         let calls = if external { &[][..] } else { &e.calls[..] };

@@ -99,7 +99,7 @@ impl Checker<'_> {
             if s.endpoints.is_empty() || reached.contains(s.name.as_str()) {
                 continue;
             }
-            let span = self.spans.services[&s.name];
+            let span = s.span;
             self.report(
                 Diagnostic::new(
                     codes::UNREACHABLE_SERVICE,

@@ -26,7 +26,6 @@ pub use names::is_dns_label;
 /// Only looked up, never iterated, so hash maps keep output deterministic.
 struct Spans {
     services: HashMap<String, Span>,
-    endpoints: HashMap<(String, String), Span>,
     /// Call sites per endpoint, in [`crate::model::graph::each_call`] order.
     calls: HashMap<(String, String), Vec<CallSite>>,
     /// Every endpoint written, valid or not, per service in declaration order: references
@@ -110,7 +109,6 @@ impl<'a> Checker<'a> {
     fn join(&mut self, other: Checker<'a>) {
         self.diagnostics.extend(other.diagnostics);
         self.spans.services.extend(other.spans.services);
-        self.spans.endpoints.extend(other.spans.endpoints);
         self.spans.calls.extend(other.spans.calls);
         self.spans.written.extend(other.spans.written);
     }

@@ -262,11 +262,12 @@ impl Resolver<'_> {
 
     /// Finds, loads or reuses the module a `use` names.
     fn load_import(&mut self, importer: usize, u: &ast::Use) -> Option<usize> {
-        let (key, display, span, bytes, is_std) = match &u.source {
+        // The module's key, where the `use` names it, and its embedded text for the stdlib.
+        let (key, span, embedded) = match &u.source {
             ast::UseSource::Std { module, span } => {
                 let path = module.join(".");
                 let key = format!("std.{path}");
-                let Some((display, text)) = stdlib::module(&path) else {
+                let Some(found) = stdlib::module(&path) else {
                     let known: Vec<String> = stdlib::names().map(|n| format!("std.{n}")).collect();
                     let help = did_you_mean(&key, known.iter().map(String::as_str))
                         .unwrap_or_else(|| format!("the standard library has {}", one_of(&known)));
@@ -280,13 +281,7 @@ impl Resolver<'_> {
                     );
                     return None;
                 };
-                (
-                    key,
-                    display.to_string(),
-                    *span,
-                    text.as_bytes().to_vec(),
-                    true,
-                )
+                (key, *span, Some(found))
             }
             ast::UseSource::File(path) => {
                 let key = if self.modules[importer].is_std {
@@ -294,29 +289,29 @@ impl Resolver<'_> {
                 } else {
                     join(&self.modules[importer].key, &path.value)
                 };
-                if let Some(existing) = self.existing(&key, path.span) {
-                    return existing;
-                }
-                match self.loader.read(&key) {
-                    Ok(bytes) => (key.clone(), key, path.span, bytes, false),
-                    Err(e) => {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                codes::UNREADABLE_FILE,
-                                format!("cannot read `{}`: {}", key, io_reason(&e)),
-                            )
-                            .at(path.span, "imported here")
-                            .help("paths in `use` are relative to the importing file"),
-                        );
-                        return None;
-                    }
-                }
+                (key, path.span, None)
             }
         };
         if let Some(existing) = self.existing(&key, span) {
             return existing;
         }
-        self.load(key, display, &bytes, is_std, Some(span))
+        if let Some((display, text)) = embedded {
+            return self.load(key, display.to_string(), text.as_bytes(), true, Some(span));
+        }
+        match self.loader.read(&key) {
+            Ok(bytes) => self.load(key.clone(), key, &bytes, false, Some(span)),
+            Err(e) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        codes::UNREADABLE_FILE,
+                        format!("cannot read `{}`: {}", key, io_reason(&e)),
+                    )
+                    .at(span, "imported here")
+                    .help("paths in `use` are relative to the importing file"),
+                );
+                None
+            }
+        }
     }
 
     /// `Some(module)` when `key` is already loaded, `Some(None)` when loading it now would be a

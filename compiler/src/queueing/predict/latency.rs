@@ -46,7 +46,17 @@ impl<'m> Predictor<'m> {
             .sum()
     }
 
+    /// Mean latency of a request entering `service.endpoint`, computed once.
     pub(super) fn mean_endpoint(&mut self, service: &'m str, endpoint: &'m str) -> f64 {
+        if let Some(&m) = self.means.get(&(service, endpoint)) {
+            return m;
+        }
+        let m = self.compute_mean_endpoint(service, endpoint);
+        self.means.insert((service, endpoint), m);
+        m
+    }
+
+    fn compute_mean_endpoint(&mut self, service: &'m str, endpoint: &'m str) -> f64 {
         let s = self.service(service);
         let e = s.endpoint(endpoint).expect("endpoint exists");
         let wait = match self.station(service) {
@@ -149,7 +159,18 @@ impl<'m> Predictor<'m> {
         l.quantile(q)
     }
 
+    /// Whether a request entering `service.endpoint` waits on an overloaded station, computed
+    /// once.
     pub(super) fn touches_unstable(&mut self, service: &'m str, endpoint: &'m str) -> bool {
+        if let Some(&u) = self.unstable_paths.get(&(service, endpoint)) {
+            return u;
+        }
+        let u = self.compute_touches_unstable(service, endpoint);
+        self.unstable_paths.insert((service, endpoint), u);
+        u
+    }
+
+    fn compute_touches_unstable(&mut self, service: &'m str, endpoint: &'m str) -> bool {
         if matches!(self.station(service), Wait::Unstable) {
             return true;
         }

@@ -180,6 +180,10 @@ struct Predictor<'m> {
     bunched: std::collections::BTreeSet<&'m str>,
     /// Endpoint latency distributions on a grid, by (service, endpoint, grid step bits).
     lattices: BTreeMap<(&'m str, &'m str, u64), Lattice>,
+    /// Mean endpoint latencies, by (service, endpoint).
+    means: BTreeMap<(&'m str, &'m str), f64>,
+    /// Whether an endpoint's synchronous path reaches an overloaded station.
+    unstable_paths: BTreeMap<(&'m str, &'m str), bool>,
 }
 
 impl<'m> Predictor<'m> {
@@ -210,6 +214,8 @@ impl<'m> Predictor<'m> {
                 bunched
             },
             lattices: BTreeMap::new(),
+            means: BTreeMap::new(),
+            unstable_paths: BTreeMap::new(),
         }
     }
 
