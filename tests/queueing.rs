@@ -1177,29 +1177,33 @@ mod arrival_variability {
 }
 
 mod retries {
-    use kendall::queueing::{MMc, Options, predict};
+    use kendall::queueing::{MMc, Options, Prediction, predict};
     use kendall::resolve::MemoryLoader;
 
-    /// `b` is M/M/1 with μ = 100/s. Each call from `a` times out after 40 ms and is retried up
-    /// to twice, so `b` receives x = 40·(1 + P + P²) requests/s where P = P(sojourn > 40 ms) at
-    /// load x: a fixed point, solved here with the exact M/M/1 tail. (With a 15 ms timeout the
-    /// same design has no fixed point below saturation: a retry storm.)
+    /// 40 requests/s into `a`, whose every request calls the M/M/1 station `b` (μ = 100/s)
+    /// with the given call modifiers.
+    fn predict_calls(modifiers: &str) -> Prediction {
+        let text = format!(
+            "system t {{
+              workload w {{ entry a.q  rate 40 rps }}
+              service a {{ replicas 1  workers 8  balance shared  endpoint q {{ time exp(1ms)  call b.q {modifiers} }} }}
+              service b {{ replicas 1  workers 1  balance shared  endpoint q {{ time exp(10ms) }} }}
+            }}"
+        );
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let options = Options {
+            load: 1.0,
+            ..Default::default()
+        };
+        predict(c.model.as_ref().expect("the design checks"), &options).expect("traffic settles")
+    }
+
+    /// Each call times out after 40 ms and is retried up to twice, so `b` receives
+    /// x = 40·(1 + P + P²) requests/s where P = P(sojourn > 40 ms) at load x: a fixed point,
+    /// solved here with the exact M/M/1 tail.
     #[test]
     fn timeouts_add_retried_load_at_the_fixed_point() {
-        let text = "system t {
-          workload w { entry a.q  rate 40 rps }
-          service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 40ms retries 2 } }
-          service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
-        }";
-        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
-        let p = predict(
-            c.model.as_ref().unwrap(),
-            &Options {
-                load: 1.0,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let p = predict_calls("timeout 40ms retries 2");
         let mut x: f64 = 40.0;
         for _ in 0..200 {
             let late = MMc::new(1, x, 100.0).unwrap().sojourn_tail(0.040);
@@ -1212,48 +1216,97 @@ mod retries {
 
     #[test]
     fn calls_without_retries_add_no_load() {
-        let text = "system t {
-          workload w { entry a.q  rate 40 rps }
-          service a { replicas 1  workers 8  endpoint q { time exp(1ms)  call b.q timeout 15ms } }
-          service b { replicas 1  workers 1  endpoint q { time exp(10ms) } }
-        }";
-        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
-        let p = predict(
-            c.model.as_ref().unwrap(),
-            &Options {
-                load: 1.0,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(p.services[1].arrival_rps, 40.0);
+        assert_eq!(predict_calls("timeout 15ms").services[1].arrival_rps, 40.0);
+    }
+
+    /// With a 15 ms timeout the same design has no fixed point below saturation: every call
+    /// is tried three times and `b` is overloaded.
+    #[test]
+    fn a_retry_storm_saturates_the_callee() {
+        let p = predict_calls("timeout 15ms retries 2");
+        assert!(p.services[1].unstable.is_some(), "{:?}", p.services[1]);
+        let rate = p.services[1].arrival_rps;
+        assert!((rate - 120.0).abs() < 1e-6, "three attempts each: {rate}");
     }
 }
 
-#[test]
-fn a_retry_storm_saturates_the_callee() {
-    let text = "system t {
-      workload w { entry a.q  rate 40 rps }
-      service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 15ms retries 2 } }
-      service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
-    }";
-    let c = kendall::compile(
-        "t.arch",
-        text.as_bytes(),
-        &kendall::resolve::MemoryLoader::new(),
-    );
-    let p = kendall::queueing::predict(
-        c.model.as_ref().unwrap(),
-        &kendall::queueing::Options {
+/// The figures docs/models.md reports as measured, reproduced: `cargo test --test queueing
+/// measured`.
+mod measured {
+    use kendall::queueing::forkjoin::fork_join_mean;
+    use kendall::queueing::{MMc, Options, predict};
+    use kendall::resolve::MemoryLoader;
+
+    fn predict_one(text: &str) -> kendall::queueing::Prediction {
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let options = Options {
             load: 1.0,
             ..Default::default()
-        },
-    )
-    .unwrap();
-    assert!(p.services[1].unstable.is_some(), "{:?}", p.services[1]);
-    assert!(
-        (p.services[1].arrival_rps - 120.0).abs() < 1e-6,
-        "three attempts each: {}",
-        p.services[1].arrival_rps
-    );
+        };
+        predict(c.model.as_ref().expect("the design checks"), &options).expect("traffic settles")
+    }
+
+    /// "Lattice sweep": one shared `exp(10ms)` station, c ∈ {1, 2, 4, 16, 64} × seven loads;
+    /// the end-to-end mean and percentiles against exact M/M/c, largest relative error 0.011%.
+    #[test]
+    fn lattice_sweep_against_exact_mmc() {
+        let mut worst: f64 = 0.0;
+        for c in [1u32, 2, 4, 16, 64] {
+            for rho in [0.3, 0.5, 0.7, 0.85, 0.9, 0.95, 0.98] {
+                let rate = rho * c as f64 * 100.0;
+                let p = predict_one(&format!(
+                    "system t {{ workload w {{ entry s.q  rate {rate} rps }}
+                       service s {{ replicas 1  workers {c}  balance shared  endpoint q {{ time exp(10ms) }} }} }}"
+                ));
+                let l = p.workloads[0].latency.as_ref().unwrap();
+                let exact = MMc::new(c, rate, 100.0).unwrap();
+                let pairs = [
+                    (l.mean_s, exact.mean_sojourn()),
+                    (l.p50_s, exact.sojourn_quantile(0.5)),
+                    (l.p95_s, exact.sojourn_quantile(0.95)),
+                    (l.p99_s, exact.sojourn_quantile(0.99)),
+                    (l.p999_s, exact.sojourn_quantile(0.999)),
+                ];
+                for (got, want) in pairs {
+                    worst = worst.max(((got - want) / want).abs());
+                }
+            }
+        }
+        assert!(worst < 1.2e-4, "largest relative error {worst:e}");
+    }
+
+    /// "Fork-join mean": k `exp(10ms)` M/M/1 shards entered by one workload. Against
+    /// Flatto–Hahn (k = 2, exact) the independence assumption is ρ/(12 − ρ) high; against
+    /// Nelson–Tantawi (k > 2) the excesses are the table in docs/models.md §4.
+    #[test]
+    fn fork_join_mean_excess() {
+        let table: [(u32, [f64; 4]); 4] = [
+            (2, [2.6, 4.3, 6.2, 8.1]),
+            (4, [5.8, 9.9, 14.3, 19.0]),
+            (8, [7.8, 13.6, 19.9, 26.7]),
+            (32, [10.1, 17.9, 26.5, 36.2]),
+        ];
+        for (k, excesses) in table {
+            for (rho, excess) in [0.3, 0.5, 0.7, 0.9].into_iter().zip(excesses) {
+                let rate = rho * 100.0;
+                let p = predict_one(&format!(
+                    "system t {{ workload w {{ entry s.q  rate {rate} rps }}
+                       service s {{ replicas 1  workers 1  shards {k}  balance shared  endpoint q {{ time exp(10ms) }} }} }}"
+                ));
+                let predicted = p.workloads[0].latency.as_ref().unwrap().mean_s;
+                let reference = fork_join_mean(k, rho, 1.0 / (100.0 - rate));
+                let got = (predicted / reference - 1.0) * 100.0;
+                assert!(
+                    (got - excess).abs() < 0.06,
+                    "k={k} ρ={rho}: +{got:.2}% (docs say +{excess}%)"
+                );
+                if k == 2 {
+                    assert!(
+                        (got - 100.0 * rho / (12.0 - rho)).abs() < 0.01,
+                        "k=2 ρ={rho}: {got}"
+                    );
+                }
+            }
+        }
+    }
 }
