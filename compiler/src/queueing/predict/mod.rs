@@ -148,10 +148,10 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
             p.station(&s.name);
         }
         let next = p.retry_attempts();
-        let settled = next.len() == attempts.len()
-            && next
-                .iter()
-                .all(|(k, v)| attempts.get(k).is_some_and(|a| (a - v).abs() <= 1e-6 * v));
+        // A call absent from `attempts` was counted once: settled if it still would be.
+        let settled = next
+            .iter()
+            .all(|(k, v)| (attempts.get(k).copied().unwrap_or(1.0) - v).abs() <= 1e-6 * v);
         if settled || round == 20 {
             return Ok(p.finish());
         }
