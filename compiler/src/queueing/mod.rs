@@ -10,6 +10,7 @@ pub mod forkjoin;
 pub mod ggc;
 pub mod lattice;
 pub mod mmc;
+pub mod phmc;
 pub mod predict;
 pub mod qna;
 pub mod report;

@@ -7,6 +7,7 @@ use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
 use crate::queueing::GGc;
 use crate::queueing::lattice::Lattice;
 use crate::queueing::mmc::MMc;
+use crate::queueing::phmc::{PhMc, PhaseType};
 use crate::queueing::qna::Station;
 use crate::queueing::traffic::Traffic;
 use std::collections::BTreeMap;
@@ -85,35 +86,42 @@ impl<'m> Predictor<'m> {
             out.utilization = Some(0.0);
             return Wait::None;
         }
-        let ca2 = self.arrival_scv.get(&s.name).copied().unwrap_or(1.0);
+        let upstream_ca2 = self.arrival_scv.get(&s.name).copied().unwrap_or(1.0);
         let (queues, servers, arrivals, ca2) = match s.balance {
-            Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, ca2),
-            Balance::Random => (replicas, s.workers, rate / replicas as f64, ca2),
+            Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, upstream_ca2),
+            Balance::Random => (replicas, s.workers, rate / replicas as f64, upstream_ca2),
             Balance::RoundRobin => (
                 replicas,
                 s.workers,
                 rate / replicas as f64,
-                ca2 / replicas as f64,
+                upstream_ca2 / replicas as f64,
             ),
         };
         out.servers = Some(replicas * s.workers);
-        // Within rounding of the moment arithmetic, exponential service and Poisson arrivals.
-        // Exact only for truly exponential service and Poisson arrivals everywhere (arrival
-        // variability is only approximated by QNA, so one bursty workload makes no station exact).
+        // Exponential service: every endpoint `exp(…)` with one mean (a mixture of different
+        // means is hyperexponential) and no cache hits.
         let exponential = s.endpoints.iter().all(|e| {
             matches!(e.time, ServiceTime::Exp { .. })
                 && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
-        });
-        // Repeated calls (`times N`, fan-outs) arrive in bunches, and endpoints with different
-        // exponential means mix into a non-exponential time: neither is M/M/c.
-        let exact = exponential
-            && self.all_poisson
-            && (ca2 - 1.0).abs() < 1e-9
-            && (scv - 1.0).abs() < 1e-9
-            && !self.bunched.contains(s.name.as_str())
+        }) && (scv - 1.0).abs() < 1e-9
             && !s.workers_blocking
             && s.balance != Balance::LeastRequest;
-        let station = GGc::new(servers, arrivals, mean, ca2, scv);
+        // Poisson into the service, for certain: every workload Poisson, no repeated calls
+        // (`times N` and fan-outs arrive in bunches) and the upstream SCV untouched by QNA.
+        // Arrival variability is only approximated by QNA, so one bursty workload anywhere
+        // makes no station exact.
+        let poisson_input = self.all_poisson
+            && (upstream_ca2 - 1.0).abs() < 1e-9
+            && !self.bunched.contains(s.name.as_str());
+        let exact = exponential && poisson_input;
+        let station = if exponential {
+            // Renewal arrivals into exponential servers: GI/M/c, exact for the phase-type
+            // gaps (Erlang-r for a round-robin split of a Poisson stream).
+            let gaps = PhaseType::fit(1.0 / arrivals, ca2.max(MIN_FITTED_SCV));
+            PhMc::new(&gaps, servers, mean).map(Queue::Renewal)
+        } else {
+            GGc::new(servers, arrivals, mean, ca2, scv).map(Queue::General)
+        };
         let g = match station {
             Ok(g) => g,
             Err(_) => {
@@ -128,10 +136,11 @@ impl<'m> Predictor<'m> {
             }
         };
         if out.model.is_empty() {
-            out.model = if exact {
-                "M/M/c exact"
-            } else {
-                "G/G/c Allen–Cunneen"
+            out.model = match (exact, queues == 1 || ca2 == upstream_ca2, exponential) {
+                (true, true, _) => "M/M/c exact",
+                (true, false, _) => "GI/M/c exact (Erlang round robin)",
+                (false, _, true) => "GI/M/c (fitted arrivals)",
+                (false, _, false) => "G/G/c Allen–Cunneen",
             };
         }
         if s.balance == Balance::LeastRequest {
@@ -159,7 +168,7 @@ impl<'m> Predictor<'m> {
                 0.0
             },
         };
-        if exact && queues == 1 {
+        if exact && out.model == "M/M/c exact" && queues == 1 {
             let m = MMc::new(servers, arrivals, 1.0 / mean).expect("stable above");
             out.sojourn_p99_s = Some(m.sojourn_quantile(0.99));
         } else if !s.workers_blocking {
@@ -255,6 +264,43 @@ impl<'m> Predictor<'m> {
         Wait::Batch {
             wait,
             batch_time: time,
+        }
+    }
+}
+
+/// The smallest arrival SCV fitted: an SCV of s needs ⌈1/s⌉ phases, and the queue is as good as
+/// deterministic long before 1000.
+const MIN_FITTED_SCV: f64 = 1e-3;
+
+/// The queue of a station: renewal arrivals into exponential servers, or the general case.
+enum Queue {
+    Renewal(PhMc),
+    General(GGc),
+}
+
+impl Queue {
+    fn utilization(&self) -> f64 {
+        match self {
+            Queue::Renewal(s) => s.utilization(),
+            Queue::General(s) => s.utilization(),
+        }
+    }
+    fn p_wait(&self) -> f64 {
+        match self {
+            Queue::Renewal(s) => s.p_wait(),
+            Queue::General(s) => s.p_wait(),
+        }
+    }
+    fn mean_wait(&self) -> f64 {
+        match self {
+            Queue::Renewal(s) => s.mean_wait(),
+            Queue::General(s) => s.mean_wait(),
+        }
+    }
+    fn mean_sojourn(&self) -> f64 {
+        match self {
+            Queue::Renewal(s) => s.mean_sojourn(),
+            Queue::General(s) => s.mean_sojourn(),
         }
     }
 }
