@@ -57,8 +57,7 @@ impl PhaseType {
             let k = (1.0 / scv - 1e-9).ceil().max(2.0) as usize;
             let kf = k as f64;
             // With probability p the gap is Erlang-(k−1), else Erlang-k; p = 0 when 1/scv = k.
-            let p = ((kf * scv - (kf * (1.0 + scv) - kf * kf * scv).max(0.0).sqrt())
-                / (1.0 + scv))
+            let p = ((kf * scv - (kf * (1.0 + scv) - kf * kf * scv).max(0.0).sqrt()) / (1.0 + scv))
                 .clamp(0.0, 1.0);
             let mut alpha = vec![0.0; k];
             alpha[0] = 1.0 - p;
@@ -112,7 +111,10 @@ impl PhaseType {
 
     /// The Laplace–Stieltjes transform A*(s) = α(sI − T)⁻¹t, for s ≥ 0.
     pub fn lst(&self, s: f64) -> f64 {
-        dot(&Bidiagonal::shifted(self, s).row_solve(&self.alpha), &self.exit())
+        dot(
+            &Bidiagonal::shifted(self, s).row_solve(&self.alpha),
+            &self.exit(),
+        )
     }
 }
 
@@ -135,7 +137,11 @@ impl Bidiagonal {
     fn row_solve(&self, b: &[f64]) -> Vec<f64> {
         let mut y = vec![0.0; b.len()];
         for j in 0..b.len() {
-            let carry = if j > 0 { y[j - 1] * self.upper[j - 1] } else { 0.0 };
+            let carry = if j > 0 {
+                y[j - 1] * self.upper[j - 1]
+            } else {
+                0.0
+            };
             y[j] = (b[j] - carry) / self.diag[j];
         }
         y
@@ -147,7 +153,10 @@ impl Bidiagonal {
         let z = self.row_solve(v);
         let bu = dot(&y, u);
         let denominator = 1.0 + dot(&z, u);
-        y.iter().zip(&z).map(|(y, z)| y - bu * z / denominator).collect()
+        y.iter()
+            .zip(&z)
+            .map(|(y, z)| y - bu * z / denominator)
+            .collect()
     }
 }
 
@@ -168,7 +177,10 @@ pub struct PhMc {
 
 impl PhMc {
     pub fn new(gaps: &PhaseType, servers: u32, mean_service: f64) -> Result<PhMc, Unstable> {
-        assert!(servers > 0 && mean_service > 0.0, "invalid PH/M/c parameters");
+        assert!(
+            servers > 0 && mean_service > 0.0,
+            "invalid PH/M/c parameters"
+        );
         let arrival_rate = 1.0 / gaps.mean();
         let c = servers as f64;
         let mu = 1.0 / mean_service;
@@ -336,7 +348,11 @@ mod tests {
         let mu = 1.0 / 0.8;
         let ph = PhMc::new(&PhaseType::erlang(2, 2.0 / lambda), 1, 1.0 / mu).unwrap();
         let sigma = ph.sigma;
-        close(sigma, (lambda / (lambda + mu * (1.0 - sigma))).powi(2), 1e-12);
+        close(
+            sigma,
+            (lambda / (lambda + mu * (1.0 - sigma))).powi(2),
+            1e-12,
+        );
         close(ph.p_wait(), sigma, 1e-10);
         // With x = 1 − σ, (1 − x)(λ + μx)² = λ² factors as x·(μ²x² − (μ² − 2λμ)x − (2λμ − λ²))
         // = 0, whose positive root is x = (μ² − 2λμ + √(μ³(μ + 4λ)))/(2μ²).
@@ -375,7 +391,9 @@ mod tests {
             row[i] -= out;
         }
         // Solve π·Q = 0, Σπ = 1: transpose, replace the last equation by the normalisation.
-        let mut m: Vec<Vec<f64>> = (0..size).map(|i| (0..size).map(|j| q[j][i]).collect()).collect();
+        let mut m: Vec<Vec<f64>> = (0..size)
+            .map(|i| (0..size).map(|j| q[j][i]).collect())
+            .collect();
         let mut rhs = vec![0.0; size];
         m[size - 1] = vec![1.0; size];
         rhs[size - 1] = 1.0;
@@ -388,8 +406,9 @@ mod tests {
             for row in col + 1..size {
                 let f = m[row][col] / m[col][col];
                 if f != 0.0 {
-                    for x in col..size {
-                        m[row][x] -= f * m[col][x];
+                    let (top, bottom) = m.split_at_mut(row);
+                    for (a, b) in bottom[0][col..].iter_mut().zip(&top[col][col..]) {
+                        *a -= f * b;
                     }
                     rhs[row] -= f * rhs[col];
                 }

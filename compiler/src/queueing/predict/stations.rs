@@ -88,7 +88,9 @@ impl<'m> Predictor<'m> {
         }
         let upstream_ca2 = self.arrival_scv.get(&s.name).copied().unwrap_or(1.0);
         let (queues, servers, arrivals, ca2) = match s.balance {
-            Balance::Shared | Balance::LeastRequest => (1, replicas * s.workers, rate, upstream_ca2),
+            Balance::Shared | Balance::LeastRequest => {
+                (1, replicas * s.workers, rate, upstream_ca2)
+            }
             Balance::Random => (replicas, s.workers, rate / replicas as f64, upstream_ca2),
             Balance::RoundRobin => (
                 replicas,
