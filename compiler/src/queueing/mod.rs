@@ -15,6 +15,7 @@ pub mod predict;
 pub mod qna;
 pub mod report;
 pub mod service_time;
+pub mod timeout;
 pub mod traffic;
 
 pub use ggc::GGc;
