@@ -6,6 +6,7 @@
 //! with [`service_time`] distributions) → end-to-end [`lattice`] distributions → [`predict`];
 //! [`report`] turns the result into diagnostics, JSON and a table.
 
+pub mod batching;
 pub mod forkjoin;
 pub mod ggc;
 pub mod lattice;

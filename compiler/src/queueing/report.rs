@@ -115,6 +115,7 @@ pub fn to_json(prediction: &Prediction) -> serde_json::Value {
                 "replicas": s.replicas,
                 "servers": s.servers,
                 "utilization": s.utilization.map(|u| round(u, 4)),
+                "busy": s.busy.map(|u| round(u, 4)),
                 "wait_mean_ms": s.wait_mean_s.map(ms),
                 "sojourn_mean_ms": s.sojourn_mean_s.map(ms),
                 "sojourn_p99_ms": s.sojourn_p99_s.map(ms),

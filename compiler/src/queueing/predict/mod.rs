@@ -79,6 +79,9 @@ pub struct ServicePrediction {
     /// Servers of one shard: replicas × workers.
     pub servers: Option<u32>,
     pub utilization: Option<f64>,
+    /// Batching stations: the fraction of time an instance is busy. `utilization` is the
+    /// load fraction λ / capacity, which decides stability; a greedy batcher is busy far more.
+    pub busy: Option<f64>,
     pub wait_mean_s: Option<f64>,
     pub sojourn_mean_s: Option<f64>,
     pub sojourn_p99_s: Option<f64>,

@@ -5,6 +5,7 @@ use super::{MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePredictio
 use crate::diagnostics::codes;
 use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
 use crate::queueing::GGc;
+use crate::queueing::batching::Batcher;
 use crate::queueing::lattice::Lattice;
 use crate::queueing::mmc::MMc;
 use crate::queueing::phmc::{PhMc, PhaseType};
@@ -30,6 +31,7 @@ impl<'m> Predictor<'m> {
             replicas: self.replicas(s),
             servers: None,
             utilization: None,
+            busy: None,
             wait_mean_s: None,
             sojourn_mean_s: None,
             sojourn_p99_s: None,
@@ -219,7 +221,8 @@ impl<'m> Predictor<'m> {
         None
     }
 
-    /// The provisional batching model (see the module docs).
+    /// Dynamic batching: the embedded-chain solution of one instance ([`Batcher`]), each of
+    /// the c = replicas × workers instances taken to receive λ/c of the traffic.
     pub(super) fn batch_station(
         &mut self,
         s: &'m Service,
@@ -233,39 +236,55 @@ impl<'m> Predictor<'m> {
             unreachable!("the checker requires a batch time on batching endpoints")
         };
         let replicas = out.replicas.unwrap_or(1);
-        let instances = (replicas * s.workers) as f64;
-        out.servers = Some(replicas * s.workers);
-        out.model = "batching (provisional mean-value)";
-        out.warn(
-            codes::OUTSIDE_MODEL_RANGE,
-            "the dynamic-batching model is provisional: its error against simulation is not yet measured",
-        );
-        let batch_time = |b: f64| base_s + per_item_s * b;
-        let capacity = instances * max as f64 / batch_time(max as f64);
+        let instances = replicas * s.workers;
+        out.servers = Some(instances);
+        out.model = if instances == 1 {
+            "batching (embedded chain)"
+        } else {
+            "batching (embedded chain, split queue)"
+        };
+        let batcher = Batcher {
+            arrival_rate: rate / instances as f64,
+            base_s,
+            per_item_s,
+            max,
+            wait_s,
+        };
+        let capacity = instances as f64 * batcher.capacity();
         out.utilization = Some(rate / capacity);
-        if rate >= capacity {
-            out.unstable = Some(Overload {
-                utilization: rate / capacity,
-                replicas_needed: (rate * batch_time(max as f64) / max as f64 / s.workers as f64)
-                    .floor() as u32
-                    + 1,
-            });
-            out.model = "unstable";
-            return Wait::Unstable;
+        if rate <= 0.0 {
+            out.busy = Some(0.0);
+            return Wait::None;
         }
-        // Fixed point for the batch size: what arrives while a batch is served.
-        let mut b = 1.0f64;
-        for _ in 0..200 {
-            b = (rate * batch_time(b) / instances).clamp(1.0, max as f64);
+        let solution = match batcher.solve() {
+            Ok(b) => b,
+            Err(_) => {
+                out.unstable = Some(Overload {
+                    utilization: rate / capacity,
+                    replicas_needed: (rate / batcher.capacity() / s.workers as f64).floor()
+                        as u32
+                        + 1,
+                });
+                out.model = "unstable";
+                return Wait::Unstable;
+            }
+        };
+        if instances > 1 {
+            out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                format!(
+                    "the {instances} batching instances share one queue, modelled as {instances} separate queues: a pessimistic approximation"
+                ),
+            );
         }
-        let time = batch_time(b);
-        let wait = time / 2.0 + wait_s;
-        out.wait_mean_s = Some(wait);
-        out.sojourn_mean_s = Some(wait + time);
-        out.sojourn_p99_s = Some(wait + time);
+        let batch_time = solution.mean_sojourn - solution.mean_wait;
+        out.busy = Some(solution.busy);
+        out.wait_mean_s = Some(solution.mean_wait);
+        out.sojourn_mean_s = Some(solution.mean_sojourn);
+        out.sojourn_p99_s = Some(solution.mean_sojourn);
         Wait::Batch {
-            wait,
-            batch_time: time,
+            wait: solution.mean_wait,
+            batch_time,
         }
     }
 }
@@ -324,7 +343,7 @@ pub(super) fn qna_stations(
                 .map(|r| (*options.replicas.get(&s.name).unwrap_or(&r.min)).max(1));
             let batching = s.endpoints.iter().find_map(|e| match (&e.time, &e.batch) {
                 (ServiceTime::Batch { base_s, per_item_s }, Some(b)) => {
-                    Some((*base_s, *per_item_s, b.max))
+                    Some((*base_s, *per_item_s, b.max, b.wait_s))
                 }
                 _ => None,
             });
@@ -336,14 +355,21 @@ pub(super) fn qna_stations(
                 load.service_scv,
             ) {
                 (ServiceKind::External, ..) | (_, None, ..) => Station::PassThrough,
-                (_, Some(r), Some((base, per_item, max)), ..) => {
-                    let instances = (r * s.workers) as f64;
-                    let mut size = 1.0f64;
-                    for _ in 0..200 {
-                        size = (load.rate_per_shard * (base + per_item * size) / instances)
-                            .clamp(1.0, max as f64);
+                (_, Some(r), Some((base, per_item, max, b_wait)), ..) => {
+                    let instances = r * s.workers;
+                    let batcher = Batcher {
+                        arrival_rate: load.rate_per_shard / instances as f64,
+                        base_s: base,
+                        per_item_s: per_item,
+                        max,
+                        wait_s: b_wait,
+                    };
+                    match (load.rate_per_shard > 0.0).then(|| batcher.solve()) {
+                        Some(Ok(b)) => Station::Batches {
+                            batch: b.mean_batch,
+                        },
+                        _ => Station::PassThrough,
                     }
-                    Station::Batches { batch: size }
                 }
                 (_, Some(r), None, Some(mean), Some(scv)) => {
                     let servers = r * s.workers;
