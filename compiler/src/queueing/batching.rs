@@ -98,13 +98,13 @@ impl Batcher {
         let outcomes: Vec<Dispatch> = (0..states)
             .map(|i| {
                 if i == 0 {
-                    self.from_idle()
+                    self.after_idle()
                 } else if i < size {
                     Dispatch::now(i.min(max), i.saturating_sub(max))
                 } else {
                     let n = (i - size) / max + 1;
                     let b = (i - size) % max + 1;
-                    self.from_fresh(n, self.service(b))
+                    self.after_fresh(n, self.service(b))
                 }
             })
             .collect();
@@ -124,7 +124,11 @@ impl Batcher {
         };
         // The states a post-dispatch point leads to, after the arrivals of its batch.
         let spread = |j: usize| -> Vec<(usize, f64)> {
-            let (b, left) = if j < max { (j + 1, 0) } else { (max, j + 1 - max) };
+            let (b, left) = if j < max {
+                (j + 1, 0)
+            } else {
+                (max, j + 1 - max)
+            };
             arrivals[b - 1]
                 .iter()
                 .enumerate()
@@ -183,7 +187,10 @@ impl Batcher {
         let mean_service: f64 = (1..=max)
             .map(|b| request_batch[b - 1] * self.service(b))
             .sum();
-        let busy: f64 = (1..=max).map(|b| batch_mass[b] * self.service(b)).sum::<f64>() / time;
+        let busy: f64 = (1..=max)
+            .map(|b| batch_mass[b] * self.service(b))
+            .sum::<f64>()
+            / time;
         let mean_wait = area / mean_batch;
         let tail = pi[size - 1];
         (
@@ -200,14 +207,14 @@ impl Batcher {
 
     /// From an empty queue: idle until an arrival, which starts the timer; dispatch at `wait`
     /// or when the queue reaches `max`.
-    fn from_idle(&self) -> Dispatch {
+    fn after_idle(&self) -> Dispatch {
         let mut d = self.collect(1, self.wait_s);
         d.time += 1.0 / self.arrival_rate;
         d
     }
 
     /// From a fresh queue of n < max requests that arrived during a service of length s.
-    fn from_fresh(&self, n: usize, s: f64) -> Dispatch {
+    fn after_fresh(&self, n: usize, s: f64) -> Dispatch {
         let w = self.wait_s;
         // The earliest of n uniform arrivals on [0, s] is at m, density n(1 − m/s)^{n−1}/s;
         // the oldest has waited s − m, so the timer has run out unless m > s − w, and then
@@ -395,18 +402,22 @@ mod tests {
             let total: f64 = b.request_batch.iter().sum();
             close(total, 1.0, 1e-9);
             let per_batch: f64 = (1..=32)
-                .map(|k| b.request_batch[k - 1] / k as f64 * b.mean_batch * (0.002 + 0.0003 * k as f64))
+                .map(|k| {
+                    b.request_batch[k - 1] / k as f64 * b.mean_batch * (0.002 + 0.0003 * k as f64)
+                })
                 .sum();
             close(b.busy, rate / b.mean_batch * per_batch, 1e-9);
         }
-        assert!(Batcher {
-            arrival_rate: 2800.0,
-            base_s: 0.002,
-            per_item_s: 0.0003,
-            max: 32,
-            wait_s: 0.0,
-        }
-        .solve()
-        .is_err());
+        assert!(
+            Batcher {
+                arrival_rate: 2800.0,
+                base_s: 0.002,
+                per_item_s: 0.0003,
+                max: 32,
+                wait_s: 0.0,
+            }
+            .solve()
+            .is_err()
+        );
     }
 }

@@ -146,18 +146,6 @@ impl Bidiagonal {
         }
         y
     }
-
-    /// x with x·(B + u·v) = b, by Sherman–Morrison.
-    fn row_solve_rank_one(&self, b: &[f64], u: &[f64], v: &[f64]) -> Vec<f64> {
-        let y = self.row_solve(b);
-        let z = self.row_solve(v);
-        let bu = dot(&y, u);
-        let denominator = 1.0 + dot(&z, u);
-        y.iter()
-            .zip(&z)
-            .map(|(y, z)| y - bu * z / denominator)
-            .collect()
-    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -253,50 +241,56 @@ fn root(gaps: &PhaseType, c_mu: f64) -> f64 {
 }
 
 /// P(an arrival waits), from the stationary distribution of the QBD (see the module docs).
+///
+/// Level reduction from the top: π_n = (π_{n−1}·t)·w_n with w_n(T − nμI + (n+1)μ·t·w_{n+1}) =
+/// −α. Flow balance across the cut between levels n and n + 1 makes ω = (n+1)μ·w_{n+1} a
+/// probability vector, so the matrix is dI − Q with Q = T + t·ω a generator and d = nμ
+/// (cμ·ξ plays ω's part at the top). Solving it with every term non-negative (see [`solve`])
+/// avoids the cancellation between the arrival rate and its return flow, which otherwise grows
+/// as (λ/μ)ⁿ down the levels.
 fn arrival_wait_probability(gaps: &PhaseType, servers: u32, mu: f64, sigma: f64) -> f64 {
     let c = servers as usize;
     let t = gaps.exit();
-    let minus_alpha: Vec<f64> = gaps.alpha.iter().map(|a| -a).collect();
-    // T − nμI as a bidiagonal: the negative of (nμ)I − T.
-    let level = |n: f64| {
-        let b = Bidiagonal::shifted(gaps, n * mu);
-        Bidiagonal {
-            diag: b.diag.iter().map(|d| -d).collect(),
-            upper: b.upper.iter().map(|u| -u).collect(),
-        }
-    };
     let cf = servers as f64;
     let xi = Bidiagonal::shifted(gaps, cf * mu * (1.0 - sigma)).row_solve(&gaps.alpha);
-    // w[n]: π_n = (π_{n−1}·t)·w[n] for n = 1…c. Top: w_c(T − cμI + cμ·t·ξ) = −α.
     let mut w: Vec<Vec<f64>> = vec![Vec::new(); c + 1];
-    let scaled_xi: Vec<f64> = xi.iter().map(|x| cf * mu * x).collect();
-    w[c] = level(cf).row_solve_rank_one(&minus_alpha, &t, &scaled_xi);
+    w[c] = solve(gaps, &t, cf * mu, &xi);
     for n in (1..c).rev() {
-        let v: Vec<f64> = w[n + 1].iter().map(|x| (n + 1) as f64 * mu * x).collect();
-        w[n] = level(n as f64).row_solve_rank_one(&minus_alpha, &t, &v);
+        w[n] = solve(gaps, &t, n as f64 * mu, &w[n + 1]);
     }
-    // Level 0: π_0·T + μ·π_1 = 0 with π_1 = (π_0·t)·w_1, so π_0 ∝ −w_1·T⁻¹ = w_1·(−T)⁻¹.
+    // Level 0: π_0·T + μ·π_1 = 0 with π_1 = (π_0·t)·w_1, so π_0 ∝ w_1·(−T)⁻¹.
     let mut pi = Bidiagonal::shifted(gaps, 0.0).row_solve(&w[1]);
-    // Accumulate Σπ_n·1 and the arrival rates π_n·t, rescaling to keep the numbers finite.
-    let mut mass = pi.iter().sum::<f64>();
+    // Accumulate the arrival rates π_n·t, rescaling to keep the numbers finite.
     let mut arrivals_below = dot(&pi, &t);
     for wn in w.iter().take(c).skip(1) {
         let a = dot(&pi, &t);
         pi = wn.iter().map(|x| a * x).collect();
-        mass += pi.iter().sum::<f64>();
         arrivals_below += dot(&pi, &t);
-        let scale = mass.max(1e-300);
+        let scale = arrivals_below;
         if !(1e-100..=1e100).contains(&scale) {
             pi.iter_mut().for_each(|x| *x /= scale);
-            mass /= scale;
             arrivals_below /= scale;
         }
     }
     let a = dot(&pi, &t);
     let pi_c: Vec<f64> = w[c].iter().map(|x| a * x).collect();
-    // Levels c, c+1, …: π_c·(I − R)⁻¹ with R = t·ξ, R's spectral radius ξ·t = σ.
+    // Levels c, c+1, …: π_c·(I − R)⁻¹ with R = t·ξ, whose spectral radius ξ·t is σ.
     let arrivals_waiting = dot(&pi_c, &t) / (1.0 - sigma);
     arrivals_waiting / (arrivals_below + arrivals_waiting)
+}
+
+/// x with x·(dI − T − t·ω) = α, ω the direction of `returns` (normalised to a probability
+/// vector). By Sherman–Morrison with y = α(dI − T)⁻¹ and z = ω(dI − T)⁻¹,
+/// x = y + (y·t)·z / (1 − z·t), and 1 − z·t = d·(z·1) because T·1 = −t: every term is
+/// non-negative, so nothing cancels.
+fn solve(gaps: &PhaseType, t: &[f64], d: f64, returns: &[f64]) -> Vec<f64> {
+    let total: f64 = returns.iter().sum();
+    let omega: Vec<f64> = returns.iter().map(|x| x / total).collect();
+    let b = Bidiagonal::shifted(gaps, d);
+    let y = b.row_solve(&gaps.alpha);
+    let z = b.row_solve(&omega);
+    let factor = dot(&y, t) / (d * z.iter().sum::<f64>());
+    y.iter().zip(&z).map(|(y, z)| y + factor * z).collect()
 }
 
 #[cfg(test)]
@@ -328,8 +322,10 @@ mod tests {
 
     #[test]
     fn poisson_arrivals_give_erlang_c() {
-        for &c in &[1u32, 2, 3, 8, 16, 64] {
-            for &rho in &[0.3, 0.7, 0.95] {
+        // Up to 200 servers (a Tomcat pool): the level reduction must not lose precision when
+        // the offered load is large.
+        for &c in &[1u32, 2, 3, 8, 16, 64, 200] {
+            for &rho in &[0.3, 0.7, 0.85, 0.95, 0.99] {
                 let s = 0.01;
                 let lambda = rho * c as f64 / s;
                 let ph = PhMc::new(&PhaseType::erlang(1, 1.0 / lambda), c, s).unwrap();
@@ -433,7 +429,7 @@ mod tests {
             PhaseType::fit(1.0, 0.4),
             PhaseType::fit(1.0, 3.0),
         ] {
-            for c in [1usize, 2, 5] {
+            for c in [1usize, 2, 5, 12] {
                 let mean_service = 0.75 * c as f64;
                 let exact = PhMc::new(&gaps, c as u32, mean_service).unwrap();
                 let brute = brute_force_p_wait(&gaps, c, 1.0 / mean_service, 160);

@@ -62,10 +62,18 @@ pub fn arrival_scv(
             let Some(l) = traffic.endpoint(&s.name, &e.name) else {
                 continue;
             };
+            // Every shard makes the call, at the same moments for the same request: a sharded
+            // caller's calls arrive in bunches of shards × times, like a fan-out.
+            let bunch = s.shards as f64;
             each_call(&e.steps, &mut |c| {
                 let share = (l.miss_rate * c.probability / departures).min(1.0);
                 if share > 0.0 {
-                    flows.push((s.name.as_str(), c.service.as_str(), share, c.times as f64));
+                    flows.push((
+                        s.name.as_str(),
+                        c.service.as_str(),
+                        share,
+                        c.times as f64 * bunch,
+                    ));
                 }
             });
         }

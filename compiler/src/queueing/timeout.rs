@@ -81,7 +81,11 @@ mod tests {
         let (m, t, r) = (0.010, 0.005, 2u32);
         let l = with_timeout(&exponential(m, 1e-5, 8192), t, r);
         let want = mean_with_timeout(m, t, r);
-        assert!((l.mean() - want).abs() / want < 2e-3, "{} vs {want}", l.mean());
+        assert!(
+            (l.mean() - want).abs() / want < 2e-3,
+            "{} vs {want}",
+            l.mean()
+        );
         let q = (-0.5f64).exp();
         // The call fails (ends at 3T = 15 ms) with probability q³.
         assert!((l.pmf[1500] - q.powi(3)).abs() < 1e-3);

@@ -110,7 +110,13 @@ pub fn traffic_with(model: &Model, load: f64, attempts: &Attempts) -> Result<Tra
                 .get(&(service.clone(), e.name.clone(), k))
                 .copied()
                 .unwrap_or(1.0);
-            graph.add_edge(ids[u], ids[v], c.probability * c.times as f64 * tries);
+            // Every shard of a sharded caller runs the endpoint, and so makes the call.
+            let shards = model.services[si].shards as f64;
+            graph.add_edge(
+                ids[u],
+                ids[v],
+                c.probability * c.times as f64 * tries * shards,
+            );
             k += 1;
         });
     }

@@ -261,8 +261,7 @@ impl<'m> Predictor<'m> {
             Err(_) => {
                 out.unstable = Some(Overload {
                     utilization: rate / capacity,
-                    replicas_needed: (rate / batcher.capacity() / s.workers as f64).floor()
-                        as u32
+                    replicas_needed: (rate / batcher.capacity() / s.workers as f64).floor() as u32
                         + 1,
                 });
                 out.model = "unstable";
