@@ -326,3 +326,40 @@ fn predict_of_a_broken_design_reports_its_errors() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["diagnostics"][0]["code"], "E0506");
 }
+
+#[test]
+fn compare_tabulates_both_designs_and_refuses_bad_ranges() {
+    let (a, b) = (
+        "examples/paper/monolith.arch",
+        "examples/paper/microservices.arch",
+    );
+    let o = kendall(&["compare", a, b, "--load", "1x..2x", "--steps", "2"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(a) && out.contains(b), "{out}");
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.ends_with('✓') || l.ends_with('✗'))
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[0].starts_with("1x") && rows[1].starts_with("2x"),
+        "{out}"
+    );
+    let json = kendall(&["compare", a, b, "--format", "json"]);
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["designs"][0], a);
+    for bad in [
+        vec!["--load", "0x..2x"],
+        vec!["--scale", "170%"],
+        vec!["--steps", "0"],
+        vec!["--replicas-a", "nosuch=3"],
+    ] {
+        let mut args = vec!["compare", a, b];
+        args.extend(bad.iter().copied());
+        let o = kendall(&args);
+        assert_eq!(code(&o), 2, "{bad:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("error: "), "{bad:?}: {}", stderr(&o));
+    }
+}

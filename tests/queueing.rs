@@ -1302,37 +1302,39 @@ mod measured {
         assert!(worst < 1.2e-4, "largest relative error {worst:e}");
     }
 
-    /// "Fork-join mean": k `exp(10ms)` M/M/1 shards entered by one workload. Against
-    /// Flatto–Hahn (k = 2, exact) the independence assumption is ρ/(12 − ρ) high; against
-    /// Nelson–Tantawi (k > 2) the excesses are the table in docs/models.md §4.
+    /// "Fork-join mean": k `exp(10ms)` M/M/1 shards entered by one workload. The lattice's
+    /// independent maximum alone was ρ/(12 − ρ) high against Flatto–Hahn for k = 2 and up to
+    /// 36% high against Nelson–Tantawi for k = 32 at ρ = 0.9 (`independent`, the table's
+    /// columns); with the fork-join correction the mean is Flatto–Hahn's for k = 2, and
+    /// Nelson–Tantawi's for k > 2 (whose error against the simulator is in the accuracy table).
     #[test]
-    fn fork_join_mean_excess() {
+    fn fork_join_means() {
         let table: [(u32, [f64; 4]); 4] = [
             (2, [2.6, 4.3, 6.2, 8.1]),
             (4, [5.8, 9.9, 14.3, 19.0]),
             (8, [7.8, 13.6, 19.9, 26.7]),
             (32, [10.1, 17.9, 26.5, 36.2]),
         ];
-        for (k, excesses) in table {
-            for (rho, excess) in [0.3, 0.5, 0.7, 0.9].into_iter().zip(excesses) {
+        for (k, independent) in table {
+            for (rho, excess) in [0.3, 0.5, 0.7, 0.9].into_iter().zip(independent) {
                 let rate = rho * 100.0;
                 let p = predict_one(&format!(
                     "system t {{ workload w {{ entry s.q  rate {rate} rps }}
                        service s {{ replicas 1  workers 1  shards {k}  balance shared  endpoint q {{ time exp(10ms) }} }} }}"
                 ));
-                let predicted = p.workloads[0].latency.as_ref().unwrap().mean_s;
+                let l = p.workloads[0].latency.as_ref().unwrap();
                 let reference = fork_join_mean(k, rho, 1.0 / (100.0 - rate));
-                let got = (predicted / reference - 1.0) * 100.0;
+                let got = (l.mean_s / reference - 1.0) * 100.0;
+                assert!(got.abs() < 0.06, "k={k} ρ={rho}: {got:+.3}%");
+                // The percentiles keep the independent maximum: its mean H_k·R₁ is `excess`
+                // above the reference, and p50 lies between the two means.
+                let h: f64 = (1..=k).map(|i| 1.0 / i as f64).sum();
+                let independent_mean = h / (100.0 - rate);
                 assert!(
-                    (got - excess).abs() < 0.06,
-                    "k={k} ρ={rho}: +{got:.2}% (docs say +{excess}%)"
+                    ((independent_mean / reference - 1.0) * 100.0 - excess).abs() < 0.06,
+                    "k={k} ρ={rho}"
                 );
-                if k == 2 {
-                    assert!(
-                        (got - 100.0 * rho / (12.0 - rho)).abs() < 0.01,
-                        "k=2 ρ={rho}: {got}"
-                    );
-                }
+                assert!(l.p99_s > independent_mean);
             }
         }
     }

@@ -41,10 +41,12 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod compare;
 pub mod diagnostics;
 pub mod model;
 pub mod queueing;
 pub mod resolve;
+pub mod simulate;
 pub mod source;
 pub mod syntax;
 

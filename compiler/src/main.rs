@@ -57,6 +57,76 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Simulate the design event by event: the referee for `predict`
+    Simulate {
+        /// The `.arch` design
+        file: String,
+        /// Measured requests per replication, over all workloads
+        #[arg(long, default_value = "200000")]
+        requests: String,
+        /// Independent replications, for confidence intervals
+        #[arg(long, default_value = "10")]
+        replications: String,
+        /// Seed of the random streams: the same seed gives the same figures
+        #[arg(long, default_value = "1")]
+        seed: String,
+        /// Scale every workload, e.g. `1.5x`
+        #[arg(long)]
+        load: Option<String>,
+        /// Replicas per service, overriding pins and lower bounds: `api=4,ranker=2`
+        #[arg(long)]
+        replicas: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Compare two designs across load: latency, replicas and cost of each
+    Compare {
+        /// The first `.arch` design
+        a: String,
+        /// The second `.arch` design
+        b: String,
+        /// Loads to compare at: `2x`, or a range `0.5x..4x` cut into `--steps` points
+        #[arg(long, default_value = "1x")]
+        load: String,
+        /// Points in a `--load` range, both ends included
+        #[arg(long, default_value = "8")]
+        steps: String,
+        /// Replicas at each load: `70%` scales every service to the fewest replicas that keep
+        /// it at or below that utilisation; `designed` uses pins and lower bounds
+        #[arg(long, default_value = "70%")]
+        scale: String,
+        /// Fewest replicas per service when scaling to a utilisation
+        #[arg(long, default_value = "2")]
+        min_replicas: String,
+        /// Replica overrides for the first design: `api=4,ranker=2`
+        #[arg(long)]
+        replicas_a: Option<String>,
+        /// Replica overrides for the second design
+        #[arg(long)]
+        replicas_b: Option<String>,
+        /// Simulate both designs at every load too
+        #[arg(long)]
+        simulate: bool,
+        /// Measured requests per replication, with `--simulate`
+        #[arg(long, default_value = "100000")]
+        requests: String,
+        /// Replications, with `--simulate`
+        #[arg(long, default_value = "5")]
+        replications: String,
+        /// Seed, with `--simulate`
+        #[arg(long, default_value = "1")]
+        seed: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Print the page that explains a diagnostic code, e.g. `kendall explain E0302`
     Explain {
         /// The code, such as E0302
@@ -105,6 +175,35 @@ fn main() -> ExitCode {
             color,
         } => check(&files, format, deny_warnings, emit, color),
         Command::Explain { code } => explain(&code),
+        Command::Compare {
+            a,
+            b,
+            load,
+            steps,
+            scale,
+            min_replicas,
+            replicas_a,
+            replicas_b,
+            simulate,
+            requests,
+            replications,
+            seed,
+            format,
+            color,
+        } => compare(&CompareArgs {
+            files: [a, b],
+            load,
+            steps,
+            scale,
+            min_replicas,
+            replicas: [replicas_a, replicas_b],
+            simulate,
+            requests,
+            replications,
+            seed,
+            format,
+            color,
+        }),
         Command::Predict {
             file,
             replicas,
@@ -112,6 +211,27 @@ fn main() -> ExitCode {
             format,
             color,
         } => predict(&file, replicas.as_deref(), load.as_deref(), format, color),
+        Command::Simulate {
+            file,
+            requests,
+            replications,
+            seed,
+            load,
+            replicas,
+            format,
+            color,
+        } => simulate(
+            &file,
+            &SimulateArgs {
+                requests,
+                replications,
+                seed,
+                load,
+                replicas,
+            },
+            format,
+            color,
+        ),
     }
 }
 
@@ -255,6 +375,93 @@ fn usage(message: &str, help: Option<String>) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// How diagnostics are rendered on stderr.
+fn render_options(color: Color) -> RenderOptions {
+    RenderOptions {
+        width: std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100),
+        color: match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
+    }
+}
+
+/// `--load 1.5x` (1.0 when absent); a usage error otherwise.
+fn parse_load(load: Option<&str>) -> Result<f64, ExitCode> {
+    let Some(load) = load else {
+        return Ok(1.0);
+    };
+    match load.trim_end_matches('x').parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(usage(
+            &format!("`--load {load}` is not a load multiplier"),
+            Some("write a positive factor such as `1.5x`".into()),
+        )),
+    }
+}
+
+/// `--replicas api=4,ranker=2`, checked against the design's services; a usage error
+/// otherwise.
+fn parse_replicas(
+    model: &kendall::model::Model,
+    replicas: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, u32>, ExitCode> {
+    let mut out = std::collections::BTreeMap::new();
+    for pair in replicas
+        .into_iter()
+        .flat_map(|r| r.split(','))
+        .filter(|p| !p.trim().is_empty())
+    {
+        let Some((name, n)) = pair.split_once('=') else {
+            return Err(usage(
+                &format!("`{pair}` is not `SERVICE=N`"),
+                Some("write `--replicas api=4,ranker=2`".into()),
+            ));
+        };
+        let (name, n) = (name.trim(), n.trim());
+        match model.service(name) {
+            None => {
+                let names = model.services.iter().map(|s| s.name.as_str());
+                let deployed: Vec<&str> = model
+                    .services
+                    .iter()
+                    .filter(|s| s.replicas.is_some())
+                    .map(|s| s.name.as_str())
+                    .collect();
+                let help = diagnostics::did_you_mean(name, names).unwrap_or_else(|| {
+                    format!("the services with replicas are {}", deployed.join(", "))
+                });
+                return Err(usage(&format!("no service named `{name}`"), Some(help)));
+            }
+            Some(s) if s.replicas.is_none() => {
+                return Err(usage(
+                    &format!("`{name}` is external: it has no replicas"),
+                    None,
+                ));
+            }
+            Some(_) => {}
+        }
+        match n.parse::<u32>() {
+            Ok(v) if v > 0 => {
+                out.insert(name.to_string(), v);
+            }
+            _ => {
+                return Err(usage(
+                    &format!("`{n}` is not a replica count"),
+                    Some("replicas are whole numbers from 1".into()),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn predict(
     file: &str,
     replicas: Option<&str>,
@@ -272,19 +479,7 @@ fn predict(
         }
     };
     let compiled = kendall::compile(file, &bytes, &FsLoader);
-    let options = RenderOptions {
-        width: std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(100),
-        color: match color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        },
-    };
+    let options = render_options(color);
     let Some(model) = &compiled.model else {
         report(
             &compiled.sources,
@@ -303,53 +498,13 @@ fn predict(
         load: 1.0,
         ..Default::default()
     };
-    if let Some(load) = load {
-        match load.trim_end_matches('x').parse::<f64>() {
-            Ok(v) if v > 0.0 && v.is_finite() => opts.load = v,
-            _ => {
-                return usage(
-                    &format!("`--load {load}` is not a load multiplier"),
-                    Some("write a positive factor such as `1.5x`".into()),
-                );
-            }
-        }
+    match parse_load(load) {
+        Ok(v) => opts.load = v,
+        Err(code) => return code,
     }
-    for pair in replicas
-        .into_iter()
-        .flat_map(|r| r.split(','))
-        .filter(|p| !p.trim().is_empty())
-    {
-        let Some((name, n)) = pair.split_once('=') else {
-            return usage(
-                &format!("`{pair}` is not `SERVICE=N`"),
-                Some("write `--replicas api=4,ranker=2`".into()),
-            );
-        };
-        let (name, n) = (name.trim(), n.trim());
-        match model.service(name) {
-            None => {
-                let names = model.services.iter().map(|s| s.name.as_str());
-                return usage(
-                    &format!("no service named `{name}`"),
-                    diagnostics::did_you_mean(name, names),
-                );
-            }
-            Some(s) if s.replicas.is_none() => {
-                return usage(&format!("`{name}` is external: it has no replicas"), None);
-            }
-            Some(_) => {}
-        }
-        match n.parse::<u32>() {
-            Ok(v) if v > 0 => {
-                opts.replicas.insert(name.to_string(), v);
-            }
-            _ => {
-                return usage(
-                    &format!("`{n}` is not a replica count"),
-                    Some("replicas are whole numbers from 1".into()),
-                );
-            }
-        }
+    match parse_replicas(model, replicas) {
+        Ok(r) => opts.replicas = r,
+        Err(code) => return code,
     }
     let mut all: Vec<kendall::diagnostics::Diagnostic> =
         compiled.diagnostics.iter().cloned().collect();
@@ -416,4 +571,335 @@ fn report<'a>(
             }
         }
     }
+}
+
+/// The options of `kendall simulate` as typed, checked in [`simulate`].
+struct SimulateArgs {
+    requests: String,
+    replications: String,
+    seed: String,
+    load: Option<String>,
+    replicas: Option<String>,
+}
+
+/// A whole number from `min`, with `_` allowed between digits; a usage error otherwise.
+fn parse_count(flag: &str, value: &str, min: u64, what: &str) -> Result<u64, ExitCode> {
+    let digits: String = value.trim().chars().filter(|&c| c != '_').collect();
+    match digits.parse::<u64>() {
+        Ok(v) if v >= min && !digits.is_empty() => Ok(v),
+        _ => Err(usage(
+            &format!("`--{flag} {value}` is not {what}"),
+            Some(format!(
+                "write a whole number from {min}, e.g. `--{flag} 20000`"
+            )),
+        )),
+    }
+}
+
+fn simulate(file: &str, args: &SimulateArgs, format: Format, color: Color) -> ExitCode {
+    let parsed = (|| {
+        Ok::<_, ExitCode>(kendall::simulate::Options {
+            requests: parse_count("requests", &args.requests, 1, "a request count")?,
+            replications: u32::try_from(parse_count(
+                "replications",
+                &args.replications,
+                1,
+                "a replication count",
+            )?)
+            .map_err(|_| {
+                usage(
+                    &format!("`--replications {}` is too many", args.replications),
+                    Some("run at most 4294967295 replications".into()),
+                )
+            })?,
+            seed: parse_count("seed", &args.seed, 0, "a seed")?,
+            ..Default::default()
+        })
+    })();
+    let mut opts = match parsed {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            return usage(
+                &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
+                None,
+            );
+        }
+    };
+    let compiled = kendall::compile(file, &bytes, &FsLoader);
+    let options = render_options(color);
+    let Some(model) = &compiled.model else {
+        simulation_report(&compiled, format, options, None);
+        return ExitCode::from(EXIT_DESIGN);
+    };
+    if model.system.is_none() {
+        eprintln!("note: `{file}` is a library module (no `system`): nothing to simulate");
+        return ExitCode::SUCCESS;
+    }
+    match parse_load(args.load.as_deref()) {
+        Ok(v) => opts.load = v,
+        Err(code) => return code,
+    }
+    match parse_replicas(model, args.replicas.as_deref()) {
+        Ok(r) => opts.replicas = r,
+        Err(code) => return code,
+    }
+    // Trace workloads replay their files, read relative to the design as the checker reads them.
+    for w in model.workloads.iter().filter(|w| w.job.is_none()) {
+        let kendall::model::Arrivals::Trace { file: trace, .. } = &w.arrivals else {
+            continue;
+        };
+        let path = kendall::resolve::join(file, trace);
+        let times = std::fs::read(&path)
+            .map_err(|e| format!("cannot read `{path}`: {}", kendall::resolve::io_reason(&e)))
+            .and_then(|b| {
+                kendall::simulate::parse_trace(&b).map_err(|e| match e.line {
+                    0 => format!("`{path}`: {}", e.message),
+                    n => format!("`{path}` line {n}: {}", e.message),
+                })
+            });
+        match times {
+            Ok(t) => {
+                opts.traces.insert(w.name.clone(), t);
+            }
+            Err(message) => {
+                return usage(
+                    &message,
+                    Some(format!("workload `{}` replays this trace", w.name)),
+                );
+            }
+        }
+    }
+    let total = opts.requests.saturating_mul(u64::from(opts.replications));
+    // A progress bar only where someone watches, and only for runs long enough to wait on.
+    let bar = (std::io::stderr().is_terminal() && total >= 1_000_000).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "simulating {bar:40} {human_pos}/{human_len} requests, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    };
+    let result = kendall::simulate::simulate_with_progress(model, &opts, &progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let simulation = match result {
+        Ok(s) => s,
+        Err(kendall::simulate::Error::NoRequestWorkloads) => {
+            simulation_report(&compiled, format, options, None);
+            eprintln!("note: `{file}` has no request workloads: nothing to simulate");
+            return ExitCode::SUCCESS;
+        }
+        Err(e @ kendall::simulate::Error::InvalidOptions(_)) => {
+            return usage(
+                &e.to_string(),
+                Some("lower `--replicas`, or simulate a smaller design".into()),
+            );
+        }
+        Err(e) => {
+            simulation_report(&compiled, format, options, None);
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_DESIGN);
+        }
+    };
+    simulation_report(&compiled, format, options, Some(&simulation));
+    let failed = kendall::simulate::failed(&simulation);
+    std::mem::forget(compiled);
+    if failed {
+        ExitCode::from(EXIT_DESIGN)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The design's diagnostics and the simulation: rendered to stderr and a table to stdout, or
+/// one JSON document on stdout.
+fn simulation_report(
+    compiled: &kendall::Compiled,
+    format: Format,
+    options: RenderOptions,
+    simulation: Option<&kendall::simulate::Simulation>,
+) {
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let mut out =
+                simulation.map_or(serde_json::json!({}), kendall::simulate::report::to_json);
+            let found = compiled.diagnostics.iter().map(|d| (&compiled.sources, d));
+            out["diagnostics"] = diagnostics::to_json(found)["diagnostics"].clone();
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&out).expect("json")
+            );
+        }
+        Format::Human => {
+            let mut stderr = std::io::stderr().lock();
+            for d in compiled.diagnostics.iter() {
+                let _ = write!(
+                    stderr,
+                    "{}",
+                    diagnostics::render(d, &compiled.sources, options)
+                );
+            }
+            if let Some(s) = simulation {
+                let _ = write!(stdout, "{}", kendall::simulate::report::to_table(s));
+            }
+        }
+    }
+}
+
+struct CompareArgs {
+    files: [String; 2],
+    load: String,
+    steps: String,
+    scale: String,
+    min_replicas: String,
+    replicas: [Option<String>; 2],
+    simulate: bool,
+    requests: String,
+    replications: String,
+    seed: String,
+    format: Format,
+    color: Color,
+}
+
+/// `kendall compare A B`: both designs predicted (and simulated) at every load.
+fn compare(args: &CompareArgs) -> ExitCode {
+    use kendall::compare::{self, Scaling};
+    let steps = match parse_count("steps", &args.steps, 1, "a number of steps") {
+        Ok(n) => n as usize,
+        Err(code) => return code,
+    };
+    let loads = match compare::parse_load_range(&args.load, steps) {
+        Ok(l) => l,
+        Err(message) => {
+            return usage(
+                &message,
+                Some("write a load like `2x`, or a range like `0.5x..4x`".into()),
+            );
+        }
+    };
+    let scaling = match args.scale.trim() {
+        "designed" => Scaling::AsDesigned,
+        other => {
+            let target = other
+                .strip_suffix('%')
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| *v > 0.0 && *v <= 100.0);
+            let Some(percent) = target else {
+                return usage(
+                    &format!("`--scale {other}` is neither a utilisation nor `designed`"),
+                    Some("write a utilisation like `--scale 70%`, or `--scale designed`".into()),
+                );
+            };
+            let min_replicas =
+                match parse_count("min-replicas", &args.min_replicas, 1, "a replica count") {
+                    Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
+                    Err(code) => return code,
+                };
+            Scaling::Target {
+                utilization: percent / 100.0,
+                min_replicas,
+            }
+        }
+    };
+    let simulate = if args.simulate {
+        let parsed = (|| {
+            Ok::<_, ExitCode>(kendall::simulate::Options {
+                requests: parse_count("requests", &args.requests, 1, "a request count")?,
+                replications: u32::try_from(parse_count(
+                    "replications",
+                    &args.replications,
+                    1,
+                    "a replication count",
+                )?)
+                .unwrap_or(u32::MAX),
+                seed: parse_count("seed", &args.seed, 0, "a seed")?,
+                ..Default::default()
+            })
+        })();
+        match parsed {
+            Ok(o) => Some(o),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    let options = render_options(args.color);
+    let mut compiled = Vec::new();
+    for file in &args.files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                return usage(
+                    &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
+                    None,
+                );
+            }
+        };
+        let c = kendall::compile(file, &bytes, &FsLoader);
+        if c.diagnostics.has_errors() || c.model.is_none() {
+            for d in c.diagnostics.iter() {
+                eprint!("{}", diagnostics::render(d, &c.sources, options));
+            }
+            return ExitCode::from(EXIT_DESIGN);
+        }
+        compiled.push(c);
+    }
+    let models: Vec<&kendall::model::Model> = compiled
+        .iter()
+        .map(|c| c.model.as_ref().expect("checked above"))
+        .collect();
+    let mut replicas = Vec::new();
+    for (model, overrides) in models.iter().zip(&args.replicas) {
+        match parse_replicas(model, overrides.as_deref()) {
+            Ok(r) => replicas.push(r),
+            Err(code) => return code,
+        }
+    }
+    let result = compare::compare(
+        models[0],
+        models[1],
+        &loads,
+        &replicas[0],
+        &replicas[1],
+        &compare::Options { scaling, simulate },
+    );
+    let mut comparison = match result {
+        Ok(c) => c,
+        Err(
+            e @ (compare::Error::NoLoads
+            | compare::Error::InvalidLoad(_)
+            | compare::Error::InvalidScaling(_)
+            | compare::Error::UnknownService { .. }
+            | compare::Error::ExternalReplicas { .. }),
+        ) => return usage(&e.to_string(), None),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_DESIGN);
+        }
+    };
+    // Name the designs by their files, which the reader typed.
+    comparison.designs = args.files.clone();
+    match args.format {
+        Format::Human => print!("{}", compare::to_table(&comparison)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&compare::to_json(&comparison)).expect("JSON serialises")
+        ),
+    }
+    std::mem::forget(compiled);
+    ExitCode::SUCCESS
 }

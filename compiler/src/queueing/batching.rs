@@ -48,7 +48,15 @@ pub struct Batching {
     pub mean_batch: f64,
     /// Fraction of time the instance is serving a batch.
     pub busy: f64,
+    /// From the chain; false for the mean-value stand-in used beyond the chain's size.
+    pub exact: bool,
 }
+
+/// The largest `max` the chain takes: its states grow as max (greedy) or max² (with a timer).
+pub const MAX_BATCH: usize = 1024;
+pub const MAX_TIMED_BATCH: usize = 64;
+/// The most queued requests the chain tracks.
+const MAX_QUEUE: usize = 1024;
 
 impl Batcher {
     fn service(&self, b: usize) -> f64 {
@@ -74,13 +82,41 @@ impl Batcher {
                 servers_needed: utilization.floor() as u32 + 1,
             });
         }
+        if max > MAX_BATCH || (self.wait_s > 0.0 && max > MAX_TIMED_BATCH) {
+            return Ok(self.mean_value());
+        }
         let mut size = 2 * max + 64;
         loop {
             let (solution, tail) = self.solve_truncated(size);
-            if tail < 1e-12 || size > 1 << 16 {
+            // The chain is dense: past MAX_QUEUE queued requests the edge keeps the rest.
+            if tail < 1e-12 || size >= MAX_QUEUE {
                 return Ok(solution);
             }
-            size *= 2;
+            size = (size * 2).min(MAX_QUEUE);
+        }
+    }
+
+    /// Beyond the chain's size: the batch size b that arrives while one batch is served,
+    /// b = clamp(λ·s(b), 1, max); a request waits half a batch time plus the timer, then its
+    /// batch. An approximation whose error is not measured (`exact` is false).
+    fn mean_value(&self) -> Batching {
+        let max = self.max as f64;
+        let mut b = 1.0f64;
+        for _ in 0..200 {
+            b = (self.arrival_rate * (self.base_s + self.per_item_s * b)).clamp(1.0, max);
+        }
+        let size = b.round().clamp(1.0, max) as usize;
+        let s = self.service(size);
+        let mut request_batch = vec![0.0; self.max as usize];
+        request_batch[size - 1] = 1.0;
+        let mean_wait = s / 2.0 + self.wait_s;
+        Batching {
+            mean_wait,
+            mean_sojourn: mean_wait + s,
+            request_batch,
+            mean_batch: size as f64,
+            busy: (self.arrival_rate * s / size as f64).min(1.0),
+            exact: false,
         }
     }
 
@@ -200,6 +236,7 @@ impl Batcher {
                 request_batch,
                 mean_batch,
                 busy,
+                exact: true,
             },
             tail,
         )

@@ -1,17 +1,29 @@
 //! Latency distributions on a lattice: P(T = i·h) for i = 0..n, the last point holding all
-//! the mass beyond the grid. Sums of independent times are convolutions (by FFT), the slowest
-//! of independent branches is the product of their CDFs, and a choice between paths is a
-//! mixture; all three are exact for lattice variables, so the only error is the
-//! discretisation of each station's continuous distribution (mass within ±h/2 of i·h goes to
-//! i·h) and the mass beyond the grid, which [`Lattice::overflow`] reports.
+//! the mass beyond the grid. Sums of independent times are convolutions, the slowest of
+//! independent branches is the product of their CDFs, and a choice between paths is a mixture;
+//! all three are exact for lattice variables, so the only error is the discretisation of each
+//! station's continuous distribution (mass within ±h/2 of i·h goes to i·h), the mass beyond the
+//! grid, which [`Lattice::overflow`] reports, and the folding of tails lighter than [`TAIL`].
+//!
+//! Two forms of one thing: [`Lattice`] holds every point of the grid; [`Compact`] holds the
+//! points up to the last one with mass (the *support*) and the overflow, and is what the
+//! predictor computes with. Every operation runs over the supports of its operands, not over
+//! the whole grid. Convolutions are direct when one operand is short and otherwise an FFT of
+//! the two supports' length, with both real inputs packed into one complex transform and the
+//! inverse done at half size.
 
-use rustfft::FftPlanner;
-use std::cell::RefCell;
-
-thread_local! {
-    static PLANNER: RefCell<FftPlanner<f64>> = RefCell::new(FftPlanner::new());
-}
 use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A tail lighter than this (in probability) is folded onto the last point kept: a
+/// discretisation stops once its CDF is within `TAIL` of 1, and a convolution or a wait cuts
+/// the tail that holds at most `TAIL`. Mass is moved, never dropped, so the total stays 1;
+/// a quantile below 1 − `TAIL` is unchanged, and a mean moves by at most `TAIL` × the grid's
+/// span per fold.
+pub const TAIL: f64 = 1e-13;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lattice {
@@ -20,33 +32,36 @@ pub struct Lattice {
     pub pmf: Vec<f64>,
 }
 
+/// A lattice of `points` points stored up to its support: `body[i]` = P(T = i·h) for
+/// i < `body.len()` (≤ `points` − 1), zero from there up to the last point, which holds
+/// `overflow`, the mass beyond the grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compact {
+    /// Spacing in seconds.
+    pub step: f64,
+    pub points: usize,
+    pub body: Vec<f64>,
+    pub overflow: f64,
+}
+
+/// A borrowed [`Compact`], which either form gives without copying.
+#[derive(Clone, Copy, Debug)]
+struct View<'a> {
+    step: f64,
+    points: usize,
+    body: &'a [f64],
+    overflow: f64,
+}
+
 impl Lattice {
     /// Zero with certainty.
     pub fn zero(step: f64, points: usize) -> Lattice {
-        let mut pmf = vec![0.0; points];
-        pmf[0] = 1.0;
-        Lattice { step, pmf }
+        Compact::zero(step, points).into_lattice()
     }
 
     /// A continuous (or atomic) distribution given by its CDF, discretised by rounding.
     pub fn from_cdf(step: f64, points: usize, cdf: impl Fn(f64) -> f64) -> Lattice {
-        let mut pmf = vec![0.0; points];
-        let mut below = 0.0;
-        for (i, mass) in pmf.iter_mut().enumerate() {
-            // Once the CDF is 1 to within rounding the rest is zero: most of a grid sized for a
-            // whole request lies past one station's tail, and CDFs are costly to evaluate.
-            let upper = if i + 1 == points || below >= 1.0 - 1e-16 {
-                1.0
-            } else {
-                cdf((i as f64 + 0.5) * step)
-            };
-            *mass = (upper - below).max(0.0);
-            below = upper.max(below);
-            if below >= 1.0 {
-                break;
-            }
-        }
-        Lattice { step, pmf }
+        Compact::from_cdf(step, points, cdf).into_lattice()
     }
 
     pub fn points(&self) -> usize {
@@ -58,13 +73,42 @@ impl Lattice {
         *self.pmf.last().expect("a lattice has points")
     }
 
+    /// One past the last point with mass, the overflow point left out: the points past it, up
+    /// to the overflow point, are all zero.
+    pub fn support(&self) -> usize {
+        let body = &self.pmf[..self.points() - 1];
+        let mut end = body.len();
+        // Whole blocks of zeros first (sign bits shifted out, so −0.0 counts as zero).
+        while end >= 8
+            && body[end - 8..end]
+                .iter()
+                .fold(0u64, |any, p| any | (p.to_bits() << 1))
+                == 0
+        {
+            end -= 8;
+        }
+        while end > 0 && body[end - 1] == 0.0 {
+            end -= 1;
+        }
+        end
+    }
+
+    /// The same distribution, stored up to its support.
+    pub fn compact(&self) -> Compact {
+        self.view().to_compact()
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            step: self.step,
+            points: self.points(),
+            body: &self.pmf[..self.support()],
+            overflow: self.overflow(),
+        }
+    }
+
     pub fn mean(&self) -> f64 {
-        self.pmf
-            .iter()
-            .enumerate()
-            .map(|(i, p)| i as f64 * p)
-            .sum::<f64>()
-            * self.step
+        self.view().mean()
     }
 
     pub fn cdf_at(&self, i: usize) -> f64 {
@@ -73,8 +117,263 @@ impl Lattice {
 
     /// The `p`-quantile, interpolating linearly between lattice points.
     pub fn quantile(&self, p: f64) -> f64 {
+        self.view().quantile(p)
+    }
+
+    /// The distribution of the sum of two independent times.
+    pub fn convolve(&self, other: &Lattice) -> Lattice {
+        self.view().convolve(other.view(), None).into_lattice()
+    }
+
+    /// Adds an independent wait that is 0 with probability 1 − `p` and otherwise exponential
+    /// with mean `mean`: see [`Compact::add_exponential_wait`].
+    pub fn add_exponential_wait(&self, p: f64, mean: f64) -> Lattice {
+        self.view()
+            .add_exponential_wait(p, mean, true)
+            .into_lattice()
+    }
+
+    /// The distribution of the larger of two independent times: the product of the CDFs.
+    pub fn max(&self, other: &Lattice) -> Lattice {
+        self.view().max(other.view()).into_lattice()
+    }
+
+    /// The largest of `k` independent copies: CDF^k.
+    pub fn max_of(&self, k: u32) -> Lattice {
+        self.view().max_of(k).into_lattice()
+    }
+
+    /// `self` with probability `p`, `other` otherwise.
+    pub fn mix(&self, p: f64, other: &Lattice) -> Lattice {
+        self.view().mix(p, other.view()).into_lattice()
+    }
+}
+
+impl Compact {
+    /// Zero with certainty.
+    pub fn zero(step: f64, points: usize) -> Compact {
+        Compact {
+            step,
+            points,
+            body: if points > 1 { vec![1.0] } else { Vec::new() },
+            overflow: if points > 1 { 0.0 } else { 1.0 },
+        }
+    }
+
+    /// A continuous (or atomic) distribution given by its CDF, discretised by rounding.
+    pub fn from_cdf(step: f64, points: usize, cdf: impl Fn(f64) -> f64) -> Compact {
+        Compact::from_boundary_cdf(step, points, 0, |i| cdf((i as f64 + 0.5) * step))
+    }
+
+    /// Like [`Compact::from_cdf`], given the CDF at the cell boundaries: `cdf(i)` is
+    /// P(T ≤ (i + ½)·h). It is read only from `first` on; all the mass below that boundary
+    /// goes on point `first`. Evaluation stops once the CDF is within [`TAIL`] of 1: the rest
+    /// goes on the point reached.
+    pub fn from_boundary_cdf(
+        step: f64,
+        points: usize,
+        first: usize,
+        mut cdf: impl FnMut(usize) -> f64,
+    ) -> Compact {
+        let last = points - 1;
+        let first = first.min(last);
+        // Room for the overflow point too, should the lattice be expanded.
+        let mut body = Vec::with_capacity(points);
+        body.resize(last, 0.0);
+        let mut below = 0.0f64;
+        // In blocks: first the CDF values, which do not depend on each other (so the processor
+        // overlaps their evaluation), then their differences.
+        const BLOCK: usize = 64;
+        for start in (first..last).step_by(BLOCK) {
+            let block = &mut body[start..last.min(start + BLOCK)];
+            for (j, upper) in block.iter_mut().enumerate() {
+                *upper = cdf(start + j);
+            }
+            for (j, mass) in block.iter_mut().enumerate() {
+                let upper = *mass;
+                if upper >= 1.0 - TAIL {
+                    // The rest of the tail is lighter than TAIL: it goes here.
+                    *mass = (1.0 - below).max(0.0);
+                    body.truncate(start + j + 1);
+                    return Compact {
+                        step,
+                        points,
+                        body,
+                        overflow: 0.0,
+                    };
+                }
+                // (A CDF that dips by rounding gives no negative mass.)
+                if upper > below {
+                    *mass = upper - below;
+                    below = upper;
+                } else {
+                    *mass = 0.0;
+                }
+            }
+        }
+        Compact {
+            step,
+            points,
+            body,
+            overflow: (1.0 - below).max(0.0),
+        }
+    }
+
+    /// The same distribution on every point of the grid.
+    pub fn into_lattice(self) -> Lattice {
+        let mut pmf = self.body;
+        pmf.resize(self.points - 1, 0.0);
+        pmf.push(self.overflow);
+        Lattice {
+            step: self.step,
+            pmf,
+        }
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            step: self.step,
+            points: self.points,
+            body: &self.body,
+            overflow: self.overflow,
+        }
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.view().mean()
+    }
+
+    /// P(T ≤ i·h).
+    pub fn cdf_at(&self, i: usize) -> f64 {
+        let body: f64 = self.body[..(i + 1).min(self.body.len())].iter().sum();
+        if i + 1 >= self.points {
+            body + self.overflow
+        } else {
+            body
+        }
+    }
+
+    /// The `p`-quantile, interpolating linearly between lattice points.
+    pub fn quantile(&self, p: f64) -> f64 {
+        self.view().quantile(p)
+    }
+
+    /// The distribution of the sum of two independent times.
+    pub fn convolve(&self, other: &Compact) -> Compact {
+        self.view().convolve(other.view(), None)
+    }
+
+    /// Adds an independent wait that is 0 with probability 1 − `p` and otherwise exponential
+    /// with mean `mean`, discretised like [`Compact::from_cdf`]. The wait's points past 0 are
+    /// geometric (c·rⁱ), so the convolution is a first-order recursion: O(n), not an FFT. Past
+    /// the support of `self` the result is geometric too, and it stops (folding the rest onto
+    /// the point reached) once what is left is below [`TAIL`].
+    pub fn add_exponential_wait(&self, p: f64, mean: f64) -> Compact {
+        self.view().add_exponential_wait(p, mean, false)
+    }
+
+    /// The distribution of the larger of two independent times: the product of the CDFs.
+    pub fn max(&self, other: &Compact) -> Compact {
+        self.view().max(other.view())
+    }
+
+    /// The largest of `k` independent copies: CDF^k.
+    pub fn max_of(&self, k: u32) -> Compact {
+        self.view().max_of(k)
+    }
+
+    /// `self` with probability `p`, `other` otherwise.
+    pub fn mix(&self, p: f64, other: &Compact) -> Compact {
+        self.view().mix(p, other.view())
+    }
+
+    /// `self` with probability `p`, zero otherwise.
+    pub fn or_zero(&self, p: f64) -> Compact {
+        self.view()
+            .mix(p, Compact::zero(self.step, self.points).view())
+    }
+}
+
+/// A lattice convolved with many others (a `time` shared by many endpoints), kept with the
+/// Fourier transforms of the sizes it has been convolved at.
+#[derive(Debug)]
+pub struct Shared {
+    lattice: Compact,
+    spectra: Spectra,
+}
+
+impl Shared {
+    pub fn new(lattice: Compact) -> Shared {
+        Shared {
+            lattice,
+            spectra: Spectra::default(),
+        }
+    }
+
+    pub fn lattice(&self) -> &Compact {
+        &self.lattice
+    }
+
+    /// The distribution of the sum of this time and an independent one.
+    pub fn convolve(&self, other: &Compact) -> Compact {
+        (self.lattice.view()).convolve(other.view(), Some(&self.spectra))
+    }
+}
+
+/// Transforms of one lattice by size: see [`real_spectrum`].
+#[derive(Debug, Default)]
+struct Spectra(RefCell<Vec<(usize, Spectrum)>>);
+
+/// X_k for k = 0..=size/2: see [`real_spectrum`].
+type Spectrum = Rc<[Complex<f64>]>;
+
+impl Spectra {
+    fn get(&self, body: &[f64], size: usize) -> Spectrum {
+        let mut spectra = self.0.borrow_mut();
+        if let Some((_, s)) = spectra.iter().find(|(n, _)| *n == size) {
+            return Rc::clone(s);
+        }
+        let s: Spectrum = real_spectrum(body, size).into();
+        spectra.push((size, Rc::clone(&s)));
+        s
+    }
+}
+
+impl View<'_> {
+    fn to_compact(self) -> Compact {
+        Compact {
+            step: self.step,
+            points: self.points,
+            body: self.body.to_vec(),
+            overflow: self.overflow,
+        }
+    }
+
+    /// A result with this grid.
+    fn with(self, body: Vec<f64>, overflow: f64) -> Compact {
+        Compact {
+            step: self.step,
+            points: self.points,
+            body,
+            overflow,
+        }
+    }
+
+    fn mean(self) -> f64 {
+        let body: f64 = self
+            .body
+            .iter()
+            .enumerate()
+            .map(|(i, p)| i as f64 * p)
+            .sum();
+        (body + (self.points - 1) as f64 * self.overflow) * self.step
+    }
+
+    fn quantile(self, p: f64) -> f64 {
+        let last = self.points - 1;
+        let masses = self.body.iter().copied().enumerate();
         let mut below = 0.0;
-        for (i, &mass) in self.pmf.iter().enumerate() {
+        for (i, mass) in masses.chain([(last, self.overflow)]) {
             let upto = below + mass;
             if upto >= p {
                 if i == 0 || mass == 0.0 {
@@ -86,117 +385,358 @@ impl Lattice {
             }
             below = upto;
         }
-        (self.points() - 1) as f64 * self.step
+        last as f64 * self.step
     }
 
-    /// The distribution of the sum of two independent times.
-    pub fn convolve(&self, other: &Lattice) -> Lattice {
-        assert_eq!(self.points(), other.points(), "lattices must share a grid");
-        let n = self.points();
-        let size = (2 * n).next_power_of_two();
-        // Plans are costly to make and depend only on the size: one planner per thread keeps them.
-        let (forward, inverse) = PLANNER.with(|p| {
-            let mut p = p.borrow_mut();
-            (p.plan_fft_forward(size), p.plan_fft_inverse(size))
-        });
-        let to_complex = |pmf: &[f64]| {
-            let mut v: Vec<Complex<f64>> = pmf.iter().map(|&p| Complex::new(p, 0.0)).collect();
-            v.resize(size, Complex::new(0.0, 0.0));
-            v
-        };
-        let (mut a, mut b) = (to_complex(&self.pmf), to_complex(&other.pmf));
-        forward.process(&mut a);
-        forward.process(&mut b);
-        for (x, y) in a.iter_mut().zip(&b) {
-            *x *= y;
+    /// The sum of two independent times; `spectra` keeps the Fourier transforms of `self`
+    /// when it is convolved with many others.
+    fn convolve(self, other: View<'_>, spectra: Option<&Spectra>) -> Compact {
+        assert_eq!(self.points, other.points, "lattices must share a grid");
+        let (a, b) = (self.body, other.body);
+        let mut out = Vec::new();
+        if !a.is_empty() && !b.is_empty() {
+            // Everything past the grid lands on the last point, so only the body is computed.
+            let len = (a.len() + b.len() - 1).min(self.points - 1);
+            out = vec![0.0; len];
+            let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+            if direct_is_cheaper(short.len(), long.len()) {
+                for (i, &s) in short.iter().enumerate().take(len) {
+                    let reach = (len - i).min(long.len());
+                    for (o, &l) in out[i..i + reach].iter_mut().zip(&long[..reach]) {
+                        *o += s * l;
+                    }
+                }
+            } else {
+                let size = (a.len() + b.len() - 1).next_power_of_two().max(4);
+                match spectra {
+                    Some(spectra) => fft_convolve(&spectra.get(a, size), b, &mut out),
+                    None => fft_convolve(&real_spectrum(a, size), b, &mut out),
+                }
+            }
+            let kept = fold_tail(&mut out);
+            out.truncate(kept);
         }
-        inverse.process(&mut a);
-        let scale = 1.0 / size as f64;
-        let mut pmf: Vec<f64> = a[..n].iter().map(|c| (c.re * scale).max(0.0)).collect();
-        // Everything past the grid (including the FFT's rounding dust) lands on the last point.
-        let kept: f64 = pmf[..n - 1].iter().sum();
-        pmf[n - 1] = (1.0 - kept).max(0.0);
-        Lattice {
-            step: self.step,
-            pmf,
-        }
+        let kept = sum(&out);
+        self.with(out, (1.0 - kept).max(0.0))
     }
 
-    /// Adds an independent wait that is 0 with probability 1 − `p` and otherwise exponential
-    /// with mean `mean`, discretised like [`Lattice::from_cdf`]. The wait's points past 0 are
-    /// geometric (c·rⁱ), so the convolution is a first-order recursion: O(n), not an FFT.
-    pub fn add_exponential_wait(&self, p: f64, mean: f64) -> Lattice {
-        let n = self.points();
+    /// `expand`: leave room for the whole grid, for a result that becomes a [`Lattice`].
+    fn add_exponential_wait(self, p: f64, mean: f64, expand: bool) -> Compact {
+        let body = self.points - 1;
         let h = self.step;
         let r = (-h / mean).exp();
         let at_zero = 1.0 - p * (-h / (2.0 * mean)).exp();
         let c = p * (h / (2.0 * mean)).exp() * (1.0 - r);
-        let mut pmf = Vec::with_capacity(n);
-        // tail[i] = Σ_{k≥1} rᵏ·x[i−k]
+        let x = self.body;
+        // Past the support, what is left after k more points is at most c·r^{k+2}/(1 − r)²
+        // (the tail is at most r/(1 − r)), below TAIL after this many points.
+        let beyond = (TAIL * (1.0 - r) * (1.0 - r) / (c * r * r)).ln() / r.ln();
+        let room = if expand || beyond.is_nan() || beyond >= body as f64 {
+            self.points
+        } else {
+            (x.len() + beyond.max(0.0) as usize + 2).min(self.points)
+        };
+        let mut out = Vec::with_capacity(room);
+        out.resize(x.len(), 0.0);
+        // tail[i] = Σ_{k≥1} rᵏ·x[i−k] = r·(x[i−1] + tail[i−1]). In blocks of B points,
+        // tail[i+k] = r^{k+1}·tail[i−1] + s_k, where s_k comes from the block's own points: the
+        // chain from block to block is one multiply-add, and the s_k of different blocks are
+        // independent, so the processor overlaps them.
+        const B: usize = 8;
+        let mut powers = [r; B];
+        for k in 1..B {
+            powers[k] = powers[k - 1] * r;
+        }
         let mut tail = 0.0;
         let mut previous = 0.0;
-        for i in 0..n {
+        for (xs, out) in x.chunks_exact(B).zip(out.chunks_exact_mut(B)) {
+            let mut s = [0.0; B];
+            let mut within = 0.0;
+            let mut before = previous;
+            for (s, &x) in s.iter_mut().zip(xs) {
+                within = r * (before + within);
+                *s = within;
+                before = x;
+            }
+            for (((o, &x), &s), &power) in out.iter_mut().zip(xs).zip(&s).zip(&powers) {
+                *o = at_zero * x + c * (power * tail + s);
+            }
+            tail = powers[B - 1] * tail + s[B - 1];
+            previous = xs[B - 1];
+        }
+        for i in x.len() / B * B..x.len() {
             tail = r * (previous + tail);
-            previous = self.pmf[i];
-            pmf.push(at_zero * self.pmf[i] + c * tail);
+            previous = x[i];
+            out[i] = at_zero * previous + c * tail;
         }
-        let kept: f64 = pmf[..n - 1].iter().sum();
-        pmf[n - 1] = (1.0 - kept).max(0.0);
-        Lattice { step: h, pmf }
-    }
-
-    /// The distribution of the larger of two independent times: the product of the CDFs.
-    pub fn max(&self, other: &Lattice) -> Lattice {
-        assert_eq!(self.points(), other.points(), "lattices must share a grid");
-        let (a, b) = (self.cdf(), other.cdf());
-        self.with_cdf(|i| a[i] * b[i])
-    }
-
-    /// The largest of `k` independent copies: CDF^k.
-    pub fn max_of(&self, k: u32) -> Lattice {
-        let a = self.cdf();
-        self.with_cdf(|i| a[i].powi(k as i32))
-    }
-
-    /// `self` with probability `p`, `other` otherwise.
-    pub fn mix(&self, p: f64, other: &Lattice) -> Lattice {
-        Lattice {
-            step: self.step,
-            pmf: self
-                .pmf
-                .iter()
-                .zip(&other.pmf)
-                .map(|(a, b)| p * a + (1.0 - p) * b)
-                .collect(),
+        // Past the support the result is geometric: stop once what is left, c·tail·(r + r² +
+        // …), is below TAIL, and put it on the point reached.
+        while out.len() < body {
+            tail = r * (previous + tail);
+            previous = 0.0;
+            let rest = c * tail * r / (1.0 - r);
+            if rest <= TAIL {
+                out.push(c * tail + rest);
+                break;
+            }
+            out.push(c * tail);
         }
+        let kept = sum(&out);
+        self.with(out, (1.0 - kept).max(0.0))
     }
 
-    /// P(T ≤ i·h) for every point.
-    fn cdf(&self) -> Vec<f64> {
-        let mut total = 0.0;
-        self.pmf
-            .iter()
-            .map(|p| {
-                total += p;
-                total.min(1.0)
-            })
-            .collect()
+    fn max(self, other: View<'_>) -> Compact {
+        assert_eq!(self.points, other.points, "lattices must share a grid");
+        let len = self.body.len().max(other.body.len());
+        let (mut a, mut b) = (0.0, 0.0);
+        self.with_cdf(len, |i| {
+            a += self.body.get(i).copied().unwrap_or(0.0);
+            b += other.body.get(i).copied().unwrap_or(0.0);
+            a.min(1.0) * b.min(1.0)
+        })
     }
 
-    fn with_cdf(&self, cdf: impl Fn(usize) -> f64) -> Lattice {
-        let n = self.points();
-        let mut pmf = Vec::with_capacity(n);
+    fn max_of(self, k: u32) -> Compact {
+        let mut a = 0.0;
+        self.with_cdf(self.body.len(), |i| {
+            a += self.body[i];
+            a.min(1.0).powi(k as i32)
+        })
+    }
+
+    fn mix(self, p: f64, other: View<'_>) -> Compact {
+        assert_eq!(self.points, other.points, "lattices must share a grid");
+        let blend = |a: f64, b: f64| p * a + (1.0 - p) * b;
+        let len = self.body.len().max(other.body.len());
+        let at = |body: &[f64], i: usize| body.get(i).copied().unwrap_or(0.0);
+        let out = (0..len)
+            .map(|i| blend(at(self.body, i), at(other.body, i)))
+            .collect();
+        self.with(out, blend(self.overflow, other.overflow))
+    }
+
+    /// The lattice whose CDF at point i < `len` is `cdf(i)`, called once per point in order;
+    /// past `len` the CDF stays flat up to the overflow point.
+    fn with_cdf(self, len: usize, mut cdf: impl FnMut(usize) -> f64) -> Compact {
         let mut below = 0.0;
-        for i in 0..n {
-            let upto = if i + 1 == n { 1.0 } else { cdf(i) };
-            pmf.push((upto - below).max(0.0));
-            below = upto.max(below);
-        }
-        Lattice {
-            step: self.step,
-            pmf,
+        let out = (0..len.min(self.points - 1))
+            .map(|i| {
+                let upto = cdf(i);
+                let mass = (upto - below).max(0.0);
+                below = upto.max(below);
+                mass
+            })
+            .collect();
+        self.with(out, (1.0 - below).max(0.0))
+    }
+}
+
+/// Σ xᵢ, in four interleaved partial sums: a fixed order (so the same bits on every run), and
+/// four times shorter a chain of dependent additions than one running total.
+fn sum(x: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(c) {
+            *lane += v;
         }
     }
+    let rest: f64 = chunks.remainder().iter().sum();
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest
+}
+
+/// Folds the lightest tail of `body` (at most [`TAIL`] in all) onto the last point kept, and
+/// returns how many points are kept.
+fn fold_tail(body: &mut [f64]) -> usize {
+    let mut end = body.len();
+    let mut tail = 0.0;
+    while end > 1 && tail + body[end - 1] <= TAIL {
+        tail += body[end - 1];
+        end -= 1;
+    }
+    if end < body.len() {
+        body[end - 1] += tail;
+    }
+    end
+}
+
+/// Whether multiplying out `short × long` terms costs less than an FFT of their length.
+fn direct_is_cheaper(short: usize, long: usize) -> bool {
+    let size = (short + long - 1).next_power_of_two();
+    // A packed real FFT convolution costs about 3·size·log2(size) multiply-adds of complex
+    // numbers (four real ones each); a direct one short·long real ones, which vectorise.
+    short * long <= 4 * size * size.trailing_zeros() as usize
+}
+
+thread_local! {
+    /// Plans (costly to make, one per size), twiddles and buffers, kept per thread.
+    static FFT: RefCell<FftCache> = RefCell::new(FftCache::new());
+}
+
+struct FftCache {
+    planner: FftPlanner<f64>,
+    sizes: Vec<FftSize>,
+    buffer: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+}
+
+/// What a real transform of `size` points needs: complex transforms of half the size.
+struct FftSize {
+    size: usize,
+    forward: Arc<dyn Fft<f64>>,
+    inverse: Arc<dyn Fft<f64>>,
+    /// e^{2πik/size} for k = 0..=size/2.
+    twiddles: Vec<Complex<f64>>,
+}
+
+impl FftCache {
+    fn new() -> FftCache {
+        FftCache {
+            planner: FftPlanner::new(),
+            sizes: Vec::new(),
+            buffer: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The plans for `size`, made on first use, and buffers of the right lengths.
+    fn prepare(&mut self, size: usize) -> usize {
+        let index = match self.sizes.iter().position(|s| s.size == size) {
+            Some(i) => i,
+            None => {
+                let half = size / 2;
+                self.sizes.push(FftSize {
+                    size,
+                    forward: self.planner.plan_fft_forward(half),
+                    inverse: self.planner.plan_fft_inverse(half),
+                    twiddles: (0..=half)
+                        .map(|k| {
+                            let angle = std::f64::consts::TAU * k as f64 / size as f64;
+                            Complex::from_polar(1.0, angle)
+                        })
+                        .collect(),
+                });
+                self.sizes.len() - 1
+            }
+        };
+        let plan = &self.sizes[index];
+        let scratch =
+            (plan.forward.get_inplace_scratch_len()).max(plan.inverse.get_inplace_scratch_len());
+        self.scratch.resize(scratch, Complex::default());
+        index
+    }
+}
+
+/// The transform X_k = Σ_j x_j·e^{−2πijk/size}, k = 0..=size/2, of a real sequence (zero
+/// padded to `size`), by one complex transform of half the size: with y_m = x_{2m} +
+/// i·x_{2m+1} and Y its transform, the even and odd points' transforms are
+/// E_k = (Y_k + conj Y_{half−k})/2 and O_k = (Y_k − conj Y_{half−k})/2i, and
+/// X_k = E_k + e^{−2πik/size}·O_k.
+fn real_spectrum(x: &[f64], size: usize) -> Vec<Complex<f64>> {
+    FFT.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let index = cache.prepare(size);
+        let FftCache {
+            sizes,
+            buffer,
+            scratch,
+            ..
+        } = &mut *cache;
+        let mut out = Vec::new();
+        forward(&sizes[index], x, buffer, scratch, &mut out);
+        out
+    })
+}
+
+fn forward(
+    plan: &FftSize,
+    x: &[f64],
+    buffer: &mut Vec<Complex<f64>>,
+    scratch: &mut [Complex<f64>],
+    out: &mut Vec<Complex<f64>>,
+) {
+    let half = plan.size / 2;
+    buffer.clear();
+    buffer.extend(
+        x.chunks(2)
+            .map(|pair| Complex::new(pair[0], *pair.get(1).unwrap_or(&0.0))),
+    );
+    buffer.resize(half, Complex::default());
+    plan.forward.process_with_scratch(buffer, scratch);
+    // Y_{half} is Y_0.
+    let wrapped = |k: usize| if k == half { buffer[0] } else { buffer[k] };
+    out.clear();
+    out.extend((0..=half).zip(&plan.twiddles).map(|(k, twiddle)| {
+        let y = wrapped(k);
+        let mirror = wrapped(half - k).conj();
+        let even = (y + mirror) * 0.5;
+        let odd = (y - mirror) * Complex::new(0.0, -0.5);
+        even + twiddle.conj() * odd
+    }));
+}
+
+/// The first `out.len()` points of the linear convolution of the sequence whose transform at
+/// `2·(spectrum.len() − 1)` points is `spectrum` (see [`real_spectrum`]) with `b`: the
+/// product of the transforms, transformed back at half size. The result is real, so with
+/// C_k = E_k + w^k·O_k and C_{k+half} = E_k − w^k·O_k (w = e^{−2πi/size}), the inverse of
+/// E + i·O holds its even points in the real parts and its odd points in the imaginary ones.
+/// Both the transform of `b` and that of the product are read from pairs of points k and
+/// half − k, so one pass over the pairs, in place, goes from the one to the other.
+fn fft_convolve(spectrum: &[Complex<f64>], b: &[f64], out: &mut [f64]) {
+    let half = spectrum.len() - 1;
+    let size = 2 * half;
+    FFT.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let index = cache.prepare(size);
+        let FftCache {
+            sizes,
+            buffer,
+            scratch,
+            ..
+        } = &mut *cache;
+        let plan = &sizes[index];
+        buffer.clear();
+        buffer.extend(
+            b.chunks(2)
+                .map(|pair| Complex::new(pair[0], *pair.get(1).unwrap_or(&0.0))),
+        );
+        buffer.resize(half, Complex::default());
+        plan.forward.process_with_scratch(buffer, scratch);
+        let twiddles = &plan.twiddles;
+        // B_k from Y_k and Y_{half−k} (see `forward`), times A_k.
+        let product = |k: usize, y: Complex<f64>, mirror: Complex<f64>| {
+            let mirror = mirror.conj();
+            let even = (y + mirror) * 0.5;
+            let odd = (y - mirror) * Complex::new(0.0, -0.5);
+            (even + twiddles[k].conj() * odd) * spectrum[k]
+        };
+        // E_k + i·O_k from C_k and C_{half−k}.
+        let tangle = |k: usize, c: Complex<f64>, mirror: Complex<f64>| {
+            let upper = mirror.conj(); // C_{k+half}
+            let even = (c + upper) * 0.5;
+            let odd = (c - upper) * twiddles[k] * 0.5;
+            even + Complex::new(-odd.im, odd.re)
+        };
+        for k in 0..=half / 2 {
+            let j = half - k;
+            // Y_half is Y_0.
+            let (yk, yj) = (buffer[k], buffer[if j == half { 0 } else { j }]);
+            let (ck, cj) = (product(k, yk, yj), product(j, yj, yk));
+            buffer[k] = tangle(k, ck, cj);
+            if j < half {
+                buffer[j] = tangle(j, cj, ck);
+            }
+        }
+        plan.inverse.process_with_scratch(buffer, scratch);
+        // Rounding dust below 0 is clipped.
+        let scale = 1.0 / half as f64;
+        for (pair, y) in out.chunks_mut(2).zip(buffer.iter()) {
+            pair[0] = (y.re * scale).max(0.0);
+            if let Some(odd) = pair.get_mut(1) {
+                *odd = (y.im * scale).max(0.0);
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -274,8 +814,65 @@ mod tests {
             e.convolve(&e),
             e.max(&e),
             e.mix(0.3, &Lattice::zero(step, n)),
+            e.add_exponential_wait(0.3, 0.01),
         ] {
             assert!((l.pmf.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        }
+    }
+
+    /// The packed real FFT and the direct sum agree with a plain O(n²) convolution, for
+    /// operands of every shape (short, long, overflowing the grid).
+    #[test]
+    fn fft_and_direct_convolutions_match_the_definition() {
+        let n = 512;
+        let shapes = [
+            (1, 1),
+            (3, 200),
+            (40, 90),
+            (150, 300),
+            (400, 500),
+            (511, 511),
+        ];
+        for (la, lb) in shapes {
+            let make = |len: usize, seed: f64| {
+                let mut pmf = vec![0.0; n];
+                for (i, p) in pmf[..len.min(n - 1)].iter_mut().enumerate() {
+                    *p = 1.0 + (seed * (i as f64 + 1.0)).sin();
+                }
+                let total: f64 = pmf.iter().sum();
+                for p in &mut pmf {
+                    *p /= total;
+                }
+                Lattice { step: 1.0, pmf }
+            };
+            let (a, b) = (make(la, 0.7), make(lb, 1.3));
+            let mut want = vec![0.0; n];
+            for i in 0..n - 1 {
+                for j in 0..n - 1 - i {
+                    want[i + j] += a.pmf[i] * b.pmf[j];
+                }
+            }
+            want[n - 1] = 1.0 - want[..n - 1].iter().sum::<f64>();
+            let got = a.convolve(&b);
+            for (i, (g, w)) in got.pmf.iter().zip(&want).enumerate() {
+                assert!((g - w).abs() < 1e-13, "{la}×{lb}, point {i}: {g} vs {w}");
+            }
+        }
+    }
+
+    /// Folding a light tail keeps the mass and leaves the support short.
+    #[test]
+    fn light_tails_are_folded() {
+        let (step, n) = (1e-4, 4096);
+        let e = exp(1000.0, step, n); // 1 ms: e^{−t/1ms} < 1e-13 beyond 30 ms, 300 points.
+        assert!(e.support() < 320, "{}", e.support());
+        let w = e.add_exponential_wait(0.5, 0.002);
+        assert!(w.support() < 320 + 20 * 31, "{}", w.support());
+        let s = w.convolve(&w);
+        assert!(s.support() < 2 * (320 + 20 * 31), "{}", s.support());
+        for l in [&e, &w, &s] {
+            assert!((l.pmf.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert_eq!(l.overflow(), 0.0);
         }
     }
 }

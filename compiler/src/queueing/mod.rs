@@ -1,10 +1,11 @@
-//! Analytic queueing models: the numbers behind `kendall predict` (issue 3, in progress).
+//! Analytic queueing models: the numbers behind `kendall predict`.
 //!
 //! Each model documents its assumptions and where it is exact; `docs/models.md` lists them with
-//! the error measured so far (known answers; the comparison against the simulator waits for the
-//! simulator). The pipeline: [`traffic`] (rates per endpoint) → stations ([`mmc`], [`ggc`],
-//! with [`service_time`] distributions) → end-to-end [`lattice`] distributions → [`predict`];
-//! [`report`] turns the result into diagnostics, JSON and a table.
+//! their errors against known answers and against the simulator (`tests/accuracy.rs`). The
+//! pipeline: [`traffic`] (rates per endpoint, retries) and [`qna`] (arrival variability) →
+//! stations ([`mmc`], [`phmc`], [`ggc`], [`batching`], with [`service_time`] distributions) →
+//! end-to-end [`lattice`] distributions ([`timeout`], [`forkjoin`]) → [`predict`]; [`report`]
+//! turns the result into diagnostics, JSON and a table.
 
 pub mod batching;
 pub mod forkjoin;

@@ -4,22 +4,70 @@ use super::{
     Latency, MAX_OVERFLOW, POINTS, Predictor, SloVerdict, Wait, WorkloadPrediction, harmonic,
 };
 use crate::model::{Service, ServiceTime, Step, Workload};
-use crate::queueing::lattice::Lattice;
+use crate::queueing::lattice::{Compact, Lattice, Shared};
 use crate::queueing::service_time::Dist;
+use crate::queueing::timeout::{mean_with_timeout, with_timeout};
+use crate::queueing::traffic::EndpointLoad;
+use std::rc::Rc;
 
-impl<'m> Predictor<'m> {
-    /// The mean latency of a service's synchronous calls, averaged over its endpoints by rate.
-    pub(super) fn mean_downstream(&mut self, s: &'m Service) -> f64 {
-        let mut total = 0.0;
-        let mut weight = 0.0;
-        for e in &s.endpoints {
-            let l = self.traffic.endpoint(&s.name, &e.name).expect("loaded");
-            if l.miss_rate > 0.0 {
-                total += l.miss_rate * self.mean_steps(&e.steps);
-                weight += l.rate;
+/// A `time` as a key of the discretisation memo: its numbers, bit for bit (empirical samples
+/// by address: equal samples elsewhere only miss the memo).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum TimeKey {
+    Numbers(u8, [u64; 4]),
+    Samples(usize),
+}
+
+impl TimeKey {
+    fn of(t: &ServiceTime) -> TimeKey {
+        let numbers = |kind: u8, xs: &[f64]| {
+            let mut bits = [0; 4];
+            for (b, x) in bits.iter_mut().zip(xs) {
+                *b = x.to_bits();
+            }
+            TimeKey::Numbers(kind, bits)
+        };
+        match t {
+            ServiceTime::Exp { mean_s } => numbers(0, &[*mean_s]),
+            ServiceTime::Const { value_s } => numbers(1, &[*value_s]),
+            ServiceTime::Lognormal { mean_s, cv } => numbers(2, &[*mean_s, *cv]),
+            ServiceTime::Gamma { mean_s, cv } => numbers(3, &[*mean_s, *cv]),
+            ServiceTime::Uniform { low_s, high_s } => numbers(4, &[*low_s, *high_s]),
+            ServiceTime::Fitted {
+                p_low,
+                low_s,
+                p_high,
+                high_s,
+            } => numbers(5, &[*p_low, *low_s, *p_high, *high_s]),
+            ServiceTime::Batch { base_s, per_item_s } => numbers(6, &[*base_s, *per_item_s]),
+            ServiceTime::Empirical { samples_s, .. } => {
+                TimeKey::Samples(samples_s.as_ptr() as usize)
             }
         }
-        if weight > 0.0 { total / weight } else { 0.0 }
+    }
+}
+
+impl<'m> Predictor<'m> {
+    /// The service named `name` and its index, through the name memo ([`Predictor::service`]
+    /// scans the list).
+    pub(super) fn find(&self, name: &str) -> (usize, &'m Service) {
+        let i = *self
+            .service_ids
+            .get(name)
+            .expect("calls resolve to services");
+        (i, &self.model.services[i])
+    }
+
+    /// The load of endpoint `e` of `s`. `Traffic::endpoints` lists every endpoint in the
+    /// model's order, so it is found by position (checked) rather than by a search over names.
+    pub(super) fn endpoint_load(&self, s: &Service, e: usize) -> &'m EndpointLoad {
+        let at = self.endpoint_offsets[self.find(&s.name).0] + e;
+        match self.traffic.endpoints.get(at) {
+            Some(l) if l.service == s.name && l.endpoint == s.endpoints[e].name => l,
+            _ => (self.traffic)
+                .endpoint(&s.name, &s.endpoints[e].name)
+                .expect("loaded"),
+        }
     }
 
     /// Mean latency of a step list (parallel groups take the slowest mean: a lower bound).
@@ -29,8 +77,11 @@ impl<'m> Predictor<'m> {
             .map(|step| match step {
                 Step::Call(c) if c.is_async => 0.0,
                 Step::Call(c) => {
-                    let shards = self.service(&c.service).shards;
-                    let one = self.mean_endpoint(&c.service, &c.endpoint) * harmonic(shards);
+                    let shards = self.find(&c.service).1.shards;
+                    let mut one = self.mean_endpoint(&c.service, &c.endpoint) * harmonic(shards);
+                    if let Some(timeout) = c.timeout_s {
+                        one = mean_with_timeout(one, timeout, c.retries);
+                    }
                     let all = if c.fanout {
                         one * harmonic(c.times)
                     } else {
@@ -57,11 +108,14 @@ impl<'m> Predictor<'m> {
     }
 
     fn compute_mean_endpoint(&mut self, service: &'m str, endpoint: &'m str) -> f64 {
-        let s = self.service(service);
+        let s = self.find(service).1;
         let e = s.endpoint(endpoint).expect("endpoint exists");
         let wait = match self.station(service) {
             Wait::Exponential { p, mean } => p * mean,
-            Wait::Batch { wait, batch_time } => wait + batch_time,
+            Wait::Batch { wait, batches } => {
+                Dist::from_model(&wait).map_or(0.0, |d| d.mean())
+                    + batches.iter().map(|(s, p)| s * p).sum::<f64>()
+            }
             Wait::None | Wait::Unstable => 0.0,
         };
         let own = match &e.time {
@@ -87,20 +141,23 @@ impl<'m> Predictor<'m> {
         let latency = if self.touches_unstable(&w.entry.service, endpoint) {
             None
         } else {
-            let shards = self.service(&w.entry.service).shards;
+            let shards = self.find(&w.entry.service).1.shards;
             let mean =
                 (self.mean_endpoint(&w.entry.service, endpoint) * harmonic(shards)).max(1e-6);
             let mut span = 25.0 * mean;
             let mut lattice = None;
+            let mut excess = 0.0;
             for _ in 0..6 {
                 let step = span / POINTS as f64;
-                let mut l = self.lattice(&w.entry.service, endpoint, step);
+                let entry = self.lattice_rc(&w.entry.service, endpoint, step);
+                excess = self.workload_fork_excess(&w.entry.service, endpoint, &entry);
                 // An entry on a sharded service visits every shard and waits for the slowest.
-                let shards = self.service(&w.entry.service).shards;
-                if shards > 1 {
-                    l = l.max_of(shards);
-                }
-                let done = l.overflow() <= MAX_OVERFLOW;
+                let l = if shards > 1 {
+                    Rc::new(entry.max_of(shards))
+                } else {
+                    entry
+                };
+                let done = l.overflow <= MAX_OVERFLOW;
                 lattice = Some(l);
                 if done {
                     break;
@@ -108,12 +165,13 @@ impl<'m> Predictor<'m> {
                 span *= 4.0;
             }
             lattice.map(|l| Latency {
-                mean_s: l.mean(),
+                // Fork-join: correlated shards are faster on average than independent ones.
+                mean_s: l.mean() - excess,
                 p50_s: l.quantile(0.5),
                 p95_s: l.quantile(0.95),
                 p99_s: l.quantile(0.99),
                 p999_s: l.quantile(0.999),
-                overflow: l.overflow(),
+                overflow: l.overflow,
             })
         };
         let slos = match &latency {
@@ -151,10 +209,10 @@ impl<'m> Predictor<'m> {
     pub(super) fn quantile_again(&mut self, w: &'m Workload, q: f64) -> f64 {
         let endpoint = w.entry.endpoint.as_deref().expect("entry endpoint");
         let mean = self.mean_endpoint(&w.entry.service, endpoint).max(1e-6);
-        let mut l = self.lattice(&w.entry.service, endpoint, 100.0 * mean / POINTS as f64);
-        let shards = self.service(&w.entry.service).shards;
+        let l = self.lattice_rc(&w.entry.service, endpoint, 100.0 * mean / POINTS as f64);
+        let shards = self.find(&w.entry.service).1.shards;
         if shards > 1 {
-            l = l.max_of(shards);
+            return l.max_of(shards).quantile(q);
         }
         l.quantile(q)
     }
@@ -175,7 +233,8 @@ impl<'m> Predictor<'m> {
             return true;
         }
         let e = self
-            .service(service)
+            .find(service)
+            .1
             .endpoint(endpoint)
             .expect("endpoint exists");
         let mut calls = Vec::new();
@@ -190,12 +249,87 @@ impl<'m> Predictor<'m> {
     /// The latency distribution of a request entering `service.endpoint`, computed once per
     /// grid.
     pub(super) fn lattice(&mut self, service: &'m str, endpoint: &'m str, step: f64) -> Lattice {
-        let key = (service, endpoint, step.to_bits());
-        if let Some(l) = self.lattices.get(&key) {
-            return l.clone();
+        Compact::clone(&self.lattice_rc(service, endpoint, step)).into_lattice()
+    }
+
+    /// [`Predictor::lattice`], stored up to its support and shared with the memo.
+    pub(super) fn lattice_rc(
+        &mut self,
+        service: &'m str,
+        endpoint: &'m str,
+        step: f64,
+    ) -> Rc<Compact> {
+        let key = self.lattice_key(service, endpoint, step);
+        if let Some((l, _)) = self.lattices.get(&key) {
+            return Rc::clone(l);
         }
-        let l = self.compute_lattice(service, endpoint, step);
-        self.lattices.insert(key, l.clone());
+        let l = Rc::new(self.compute_lattice(service, endpoint, step));
+        self.lattices.insert(key, (Rc::clone(&l), 0));
+        l
+    }
+
+    /// (service index, endpoint index, grid step bits).
+    fn lattice_key(&self, service: &str, endpoint: &str, step: f64) -> (usize, usize, u64) {
+        let (id, s) = self.find(service);
+        let e = s
+            .endpoints
+            .iter()
+            .position(|e| e.name == endpoint)
+            .expect("endpoint exists");
+        (id, e, step.to_bits())
+    }
+
+    /// [`Predictor::lattice_rc`] for one call site. Once every synchronous call site of the
+    /// endpoint has taken it, the memo lets it go: a design's lattices need not all be alive
+    /// at once, and fresh memory (its page faults) costs here as much as arithmetic. Whatever
+    /// asks for it later gets it computed again, to the same bits.
+    fn callee_lattice(&mut self, service: &'m str, endpoint: &'m str, step: f64) -> Rc<Compact> {
+        let l = self.lattice_rc(service, endpoint, step);
+        let key = self.lattice_key(service, endpoint, step);
+        let sites = self.call_sites(key.0, key.1);
+        if let Some((_, taken)) = self.lattices.get_mut(&key) {
+            *taken += 1;
+            if *taken >= sites {
+                self.lattices.remove(&key);
+            }
+        }
+        l
+    }
+
+    /// How many synchronous call sites name endpoint `e` of service `id`, counted once.
+    fn call_sites(&mut self, id: usize, e: usize) -> u32 {
+        if self.call_sites.is_empty() {
+            let model = self.model;
+            let mut calls = Vec::new();
+            for s in &model.services {
+                for e in &s.endpoints {
+                    crate::model::graph::each_call(&e.steps, &mut |c| {
+                        if !c.is_async {
+                            calls.push(c);
+                        }
+                    });
+                }
+            }
+            let total = model.services.iter().map(|s| s.endpoints.len()).sum();
+            let mut sites = vec![0; total];
+            for c in calls {
+                let (id, e, _) = self.lattice_key(&c.service, &c.endpoint, 0.0);
+                sites[self.endpoint_offsets[id] + e] += 1;
+            }
+            self.call_sites = sites;
+        }
+        self.call_sites[self.endpoint_offsets[id] + e]
+    }
+
+    /// A `time` on a grid, discretised once per distinct time and grid: designs built from
+    /// templates repeat their times. It keeps its Fourier transforms for the same reason.
+    fn discretised(&mut self, t: &ServiceTime, step: f64) -> Rc<Shared> {
+        let key = (TimeKey::of(t), step.to_bits());
+        if let Some(l) = self.discretised.get(&key) {
+            return Rc::clone(l);
+        }
+        let l = Rc::new(Shared::new(discretise_compact(t, step)));
+        self.discretised.insert(key, Rc::clone(&l));
         l
     }
 
@@ -204,83 +338,116 @@ impl<'m> Predictor<'m> {
         service: &'m str,
         endpoint: &'m str,
         step: f64,
-    ) -> Lattice {
-        let s = self.service(service);
+    ) -> Compact {
+        let s = self.find(service).1;
         let e = s.endpoint(endpoint).expect("endpoint exists");
         let wait = self.station(service);
-        let queued = |own: Lattice| -> Lattice {
+        let queued = |own: &Compact| -> Option<Compact> {
             match &wait {
                 Wait::Exponential { p, mean } if *p > 0.0 && *mean > 0.0 => {
-                    own.add_exponential_wait(*p, *mean)
+                    Some(own.add_exponential_wait(*p, *mean))
                 }
-                _ => own,
+                _ => None,
             }
         };
-        let own = match (&wait, &e.time) {
-            (Wait::Batch { wait, batch_time }, _) => {
-                let total = wait + batch_time;
-                Lattice::from_cdf(step, POINTS, move |t| f64::from(t >= total))
+        let steps = self.steps_lattice(&e.steps, step);
+        let missed = match (&wait, &e.time) {
+            (Wait::Batch { wait, batches }, _) => {
+                let batch = Compact::from_cdf(step, POINTS, |t| {
+                    batches
+                        .iter()
+                        .filter(|(s, _)| t >= *s)
+                        .map(|(_, p)| p)
+                        .sum()
+                });
+                self.discretised(wait, step)
+                    .convolve(&batch)
+                    .convolve(&steps)
             }
-            (_, t) => queued(discretise(t, step)),
+            // Own time, then calls, then the wait: the same sum in another order, which lets
+            // the own time (shared by every endpoint with the same `time`) keep its transform.
+            (_, t) => {
+                let work = self.discretised(t, step).convolve(&steps);
+                queued(&work).unwrap_or(work)
+            }
         };
-        let missed = own.convolve(&self.steps_lattice(&e.steps, step));
         match &e.cache {
-            Some(c) => queued(discretise(&c.hit_time, step)).mix(c.hit_ratio, &missed),
+            Some(c) => {
+                let hit = self.discretised(&c.hit_time, step);
+                let hit = hit.lattice();
+                queued(hit)
+                    .as_ref()
+                    .unwrap_or(hit)
+                    .mix(c.hit_ratio, &missed)
+            }
             None => missed,
         }
     }
 
-    pub(super) fn steps_lattice(&mut self, steps: &'m [Step], step: f64) -> Lattice {
-        let mut total: Option<Lattice> = None;
+    pub(super) fn steps_lattice(&mut self, steps: &'m [Step], step: f64) -> Rc<Compact> {
+        let mut total: Option<Rc<Compact>> = None;
         for s in steps {
             let l = self.step_lattice(s, step);
             total = Some(match total {
                 None => l,
-                Some(t) => t.convolve(&l),
+                Some(t) => Rc::new(t.convolve(&l)),
             });
         }
-        total.unwrap_or_else(|| Lattice::zero(step, POINTS))
+        total.unwrap_or_else(|| Rc::new(Compact::zero(step, POINTS)))
     }
 
-    pub(super) fn step_lattice(&mut self, s: &'m Step, step: f64) -> Lattice {
+    pub(super) fn step_lattice(&mut self, s: &'m Step, step: f64) -> Rc<Compact> {
         match s {
-            Step::Call(c) if c.is_async => Lattice::zero(step, POINTS),
+            Step::Call(c) if c.is_async => Rc::new(Compact::zero(step, POINTS)),
             Step::Call(c) => {
-                let callee = self.service(&c.service);
-                let mut one = self.lattice(&c.service, &c.endpoint, step);
-                if callee.shards > 1 {
-                    one = one.max_of(callee.shards);
+                let shards = self.find(&c.service).1.shards;
+                let mut one = self.callee_lattice(&c.service, &c.endpoint, step);
+                if shards > 1 {
+                    one = Rc::new(one.max_of(shards));
+                }
+                // Each attempt is cut at the timeout and retried (queueing/timeout.rs).
+                if let Some(timeout) = c.timeout_s {
+                    let attempt = (*one).clone().into_lattice();
+                    one = Rc::new(with_timeout(&attempt, timeout, c.retries).compact());
                 }
                 let all = if c.fanout {
-                    one.max_of(c.times)
+                    Rc::new(one.max_of(c.times))
                 } else {
-                    let mut sum = one.clone();
+                    let mut sum = Rc::clone(&one);
                     for _ in 1..c.times {
-                        sum = sum.convolve(&one);
+                        sum = Rc::new(sum.convolve(&one));
                     }
                     sum
                 };
                 if c.probability < 1.0 {
-                    all.mix(c.probability, &Lattice::zero(step, POINTS))
+                    Rc::new(all.or_zero(c.probability))
                 } else {
                     all
                 }
             }
+            // The slowest member: the product of their CDFs.
             Step::Parallel { steps } => {
-                let mut slowest = Lattice::zero(step, POINTS);
+                let mut slowest: Option<Rc<Compact>> = None;
                 for s in steps {
                     let l = self.step_lattice(s, step);
-                    slowest = slowest.max(&l);
+                    slowest = Some(match slowest {
+                        None => l,
+                        Some(m) => Rc::new(m.max(&l)),
+                    });
                 }
-                slowest
+                slowest.unwrap_or_else(|| Rc::new(Compact::zero(step, POINTS)))
             }
         }
     }
 }
 
 pub(super) fn discretise(t: &ServiceTime, step: f64) -> Lattice {
+    discretise_compact(t, step).into_lattice()
+}
+
+fn discretise_compact(t: &ServiceTime, step: f64) -> Compact {
     match Dist::from_model(t) {
-        Some(d) => Lattice::from_cdf(step, POINTS, move |x| if x < 0.0 { 0.0 } else { d.cdf(x) }),
-        None => Lattice::zero(step, POINTS),
+        Some(d) => d.discretise(step, POINTS),
+        None => Compact::zero(step, POINTS),
     }
 }

@@ -3,31 +3,35 @@
 //!
 //! Stations (one per service shard):
 //! * `kind external`: a pure delay, its own time distribution, unlimited capacity.
-//! * exponential service and Poisson arrivals: M/M/c, exact.
-//! * otherwise G/G/c (Allen–Cunneen mean wait; exponential wait tail).
+//! * exponential service: GI/M/c with phase-type gaps, exact for the gaps ([`super::phmc`]):
+//!   M/M/c for Poisson arrivals, Erlang-r for a round-robin split of them.
+//! * otherwise G/G/c (Allen–Cunneen mean wait, Cosmetatos for M/D/c; exponential wait tail).
 //! * `balance shared` is one queue for all replicas × workers; `random` and `round_robin` give
 //!   each replica its own queue with a share of the arrivals (round robin also smooths them:
 //!   c_a² / replicas); `least_request` is modelled as a shared queue, an optimistic bound.
-//! * `workers N blocking`: a worker is held for the request's own work plus the mean latency
-//!   of its synchronous calls (mean-value approximation; the variability of the holding time
-//!   is taken from the own work alone).
-//! * dynamic batching: a provisional mean-value model — the batch size b solves
-//!   b = clamp(λ·s(b)/instances, 1, max); a request waits half a batch time plus the batch
-//!   wait, then its batch's time. Stability is λ < instances·max / s(max).
+//! * `workers N blocking`: a worker is held for the request's own work plus its synchronous
+//!   calls, whose distribution comes from the callees' lattices (layered: callees first).
+//! * dynamic batching: the embedded Markov chain at batch completions ([`super::batching`]),
+//!   exact in the mean for one instance; the wait's shape is Erlang-2.
 //!
 //! Arrival variability is propagated through the network by QNA (see [`super::qna`]).
 //!
 //! End to end, a request's latency at an endpoint is its station's wait plus its own time, then
 //! its calls: in sequence they add (convolution), `parallel` groups and fan-outs take the
-//! slowest (product of CDFs, independence assumed), `when` and cache hits mix. Async calls add
-//! load, not latency.
+//! slowest (product of CDFs, independence assumed), `when` and cache hits mix, timeouts cut
+//! and retry ([`super::timeout`]). Async calls add load, not latency. The mean of a visit to
+//! every shard of a service is corrected for the shards' correlation (`forks.rs`).
+//! `docs/models.md` gives every model's error against the simulator.
 
 use super::traffic::{Divergent, Traffic};
 use crate::diagnostics::Code;
 use crate::model::{Arrivals, Model, Service};
-use crate::queueing::lattice::Lattice;
+use crate::queueing::lattice::{Compact, Shared};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
+mod forks;
 mod latency;
 mod stations;
 
@@ -122,10 +126,11 @@ enum Wait {
         p: f64,
         mean: f64,
     },
-    /// Batching: a fixed wait before a batch of fixed time.
+    /// Batching: a wait (a distribution; see `batch_station`), then the batch the request
+    /// rides in: (batch time, probability) pairs.
     Batch {
-        wait: f64,
-        batch_time: f64,
+        wait: crate::model::ServiceTime,
+        batches: Vec<(f64, f64)>,
     },
     Unstable,
 }
@@ -179,14 +184,25 @@ struct Predictor<'m> {
     arrival_scv: BTreeMap<String, f64>,
     /// Every request workload arrives as a Poisson process.
     all_poisson: bool,
-    /// Services that receive `times N` calls, whose arrivals come in bunches.
+    /// Services that receive `times N` calls or calls from a sharded service, whose arrivals
+    /// come in bunches.
     bunched: std::collections::BTreeSet<&'m str>,
-    /// Endpoint latency distributions on a grid, by (service, endpoint, grid step bits).
-    lattices: BTreeMap<(&'m str, &'m str, u64), Lattice>,
+    /// Index in `model.services` by name (memo lookups hash names instead of scanning).
+    service_ids: FxHashMap<&'m str, usize>,
+    /// Per service (by index), the position of its first endpoint in `traffic.endpoints`.
+    endpoint_offsets: Vec<usize>,
+    /// Endpoint latency distributions on a grid, by (service index, endpoint index, grid step
+    /// bits), each with how many call sites have taken it.
+    lattices: FxHashMap<(usize, usize, u64), (Rc<Compact>, u32)>,
+    /// Synchronous call sites per endpoint (by `endpoint_offsets`), counted when first needed:
+    /// a lattice taken by all of them leaves `lattices`.
+    call_sites: Vec<u32>,
+    /// Discretised `time`s, by (time, grid step bits).
+    discretised: FxHashMap<(latency::TimeKey, u64), Rc<Shared>>,
     /// Mean endpoint latencies, by (service, endpoint).
-    means: BTreeMap<(&'m str, &'m str), f64>,
+    means: FxHashMap<(&'m str, &'m str), f64>,
     /// Whether an endpoint's synchronous path reaches an overloaded station.
-    unstable_paths: BTreeMap<(&'m str, &'m str), bool>,
+    unstable_paths: FxHashMap<(&'m str, &'m str), bool>,
 }
 
 impl<'m> Predictor<'m> {
@@ -208,7 +224,7 @@ impl<'m> Predictor<'m> {
                 for s in &model.services {
                     for e in &s.endpoints {
                         crate::model::graph::each_call(&e.steps, &mut |c| {
-                            if c.times > 1 {
+                            if c.times > 1 || s.shards > 1 {
                                 bunched.insert(c.service.as_str());
                             }
                         });
@@ -216,9 +232,21 @@ impl<'m> Predictor<'m> {
                 }
                 bunched
             },
-            lattices: BTreeMap::new(),
-            means: BTreeMap::new(),
-            unstable_paths: BTreeMap::new(),
+            service_ids: (model.services.iter().enumerate())
+                .map(|(i, s)| (s.name.as_str(), i))
+                .collect(),
+            endpoint_offsets: (model.services.iter())
+                .scan(0, |next, s| {
+                    let first = *next;
+                    *next += s.endpoints.len();
+                    Some(first)
+                })
+                .collect(),
+            lattices: FxHashMap::default(),
+            call_sites: Vec::new(),
+            discretised: FxHashMap::default(),
+            means: FxHashMap::default(),
+            unstable_paths: FxHashMap::default(),
         }
     }
 

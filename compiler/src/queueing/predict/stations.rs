@@ -10,6 +10,7 @@ use crate::queueing::lattice::Lattice;
 use crate::queueing::mmc::MMc;
 use crate::queueing::phmc::{PhMc, PhaseType};
 use crate::queueing::qna::Station;
+use crate::queueing::service_time::Dist;
 use crate::queueing::traffic::Traffic;
 use std::collections::BTreeMap;
 
@@ -77,10 +78,10 @@ impl<'m> Predictor<'m> {
         // A pure forwarder (`const(0ms)`) has no own work, but a blocking one still holds a
         // worker for its downstream calls.
         let mut mean = load.and_then(|l| l.mean_service_s).unwrap_or(0.0);
-        let scv = load.and_then(|l| l.service_scv).unwrap_or(0.0);
+        let mut scv = load.and_then(|l| l.service_scv).unwrap_or(0.0);
         if s.workers_blocking && rate > 0.0 {
-            mean += self.mean_downstream(s);
-            out.model = "G/G/c blocking (mean-value)";
+            (mean, scv) = self.holding_time(s);
+            out.model = "G/G/c blocking (layered)";
         }
         if rate <= 0.0 || mean <= 0.0 {
             out.model = "idle";
@@ -118,6 +119,10 @@ impl<'m> Predictor<'m> {
             && (upstream_ca2 - 1.0).abs() < 1e-9
             && !self.bunched.contains(s.name.as_str());
         let exact = exponential && poisson_input;
+        // Phases × servers bounds the GI/M/c solution's work; beyond it, Allen–Cunneen.
+        let phases = (1.0 / ca2.max(MIN_FITTED_SCV)).ceil().max(1.0);
+        let exponential = exponential && phases * servers as f64 <= 4e6;
+        let exact = exact && exponential;
         let station = if exponential {
             // Renewal arrivals into exponential servers: GI/M/c, exact for the phase-type
             // gaps (Erlang-r for a round-robin split of a Poisson stream).
@@ -179,6 +184,54 @@ impl<'m> Predictor<'m> {
             out.sojourn_p99_s = self.station_p99(s, &wait, g.mean_sojourn());
         }
         wait
+    }
+
+    /// Mean and SCV of the time a blocking worker is held: its own work plus its synchronous
+    /// calls' latency, whose distribution comes from the callees' lattices (callees are solved
+    /// first: synchronous calls form no cycle). Mixed over endpoints by rate; a cache hit
+    /// holds the worker for the hit time only.
+    fn holding_time(&mut self, s: &'m Service) -> (f64, f64) {
+        let (mut weight, mut first, mut second) = (0.0, 0.0, 0.0);
+        let mut add = |w: f64, m1: f64, m2: f64| {
+            weight += w;
+            first += w * m1;
+            second += w * m2;
+        };
+        for (i, e) in s.endpoints.iter().enumerate() {
+            let load = self.endpoint_load(s, i);
+            let moments = |t: &ServiceTime| {
+                Dist::from_model(t).map_or((0.0, 0.0), |d| {
+                    (d.mean(), d.mean() * d.mean() * (1.0 + d.scv()))
+                })
+            };
+            if let Some(c) = &e.cache {
+                let (m1, m2) = moments(&c.hit_time);
+                add(load.rate - load.miss_rate, m1, m2);
+            }
+            let (o1, o2) = moments(&e.time);
+            let estimate = self.mean_steps(&e.steps);
+            let (d1, d2) = if estimate > 0.0 {
+                let calls = self.steps_lattice(&e.steps, 50.0 * estimate / POINTS as f64);
+                let h = calls.step;
+                let last = (calls.points - 1) as f64 * h;
+                let mut m = (calls.overflow * last, calls.overflow * last * last);
+                for (i, p) in calls.body.iter().enumerate() {
+                    let t = i as f64 * h;
+                    m.0 += p * t;
+                    m.1 += p * t * t;
+                }
+                m
+            } else {
+                (0.0, 0.0)
+            };
+            // Own work and calls are independent: E[(O + D)²] = E[O²] + 2E[O]E[D] + E[D²].
+            add(load.miss_rate, o1 + d1, o2 + 2.0 * o1 * d1 + d2);
+        }
+        if weight <= 0.0 || first <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let mean = first / weight;
+        (mean, (second / weight / (mean * mean) - 1.0).max(0.0))
     }
 
     /// The 99th percentile of wait + own work at a station, over its endpoints by rate.
@@ -268,6 +321,17 @@ impl<'m> Predictor<'m> {
                 return Wait::Unstable;
             }
         };
+        if !solution.exact {
+            out.model = "batching (mean-value)";
+            out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                format!(
+                    "`batch max {max}` is beyond the exact chain (max {}, or {} with a wait): a mean-value estimate with unmeasured error",
+                    crate::queueing::batching::MAX_BATCH,
+                    crate::queueing::batching::MAX_TIMED_BATCH
+                ),
+            );
+        }
         if instances > 1 {
             out.warn(
                 codes::OUTSIDE_MODEL_RANGE,
@@ -276,15 +340,46 @@ impl<'m> Predictor<'m> {
                 ),
             );
         }
-        let batch_time = solution.mean_sojourn - solution.mean_wait;
+        // The chain gives the mean wait exactly; its distribution is taken as gamma with
+        // SCV ½ (Erlang-2), the shape that fits the simulator best among those measured
+        // (docs/models.md §3.7), independent of the batch the request rides in.
+        let wait = if solution.mean_wait > 0.0 {
+            ServiceTime::Gamma {
+                mean_s: solution.mean_wait,
+                cv: std::f64::consts::FRAC_1_SQRT_2,
+            }
+        } else {
+            ServiceTime::Const { value_s: 0.0 }
+        };
+        let batches: Vec<(f64, f64)> = solution
+            .request_batch
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| **p > 0.0)
+            .map(|(i, p)| (base_s + per_item_s * (i + 1) as f64, *p))
+            .collect();
         out.busy = Some(solution.busy);
         out.wait_mean_s = Some(solution.mean_wait);
         out.sojourn_mean_s = Some(solution.mean_sojourn);
-        out.sojourn_p99_s = Some(solution.mean_sojourn);
-        Wait::Batch {
-            wait: solution.mean_wait,
-            batch_time,
-        }
+        out.sojourn_p99_s = Dist::from_model(&wait).map(|w| {
+            // P(wait + batch ≤ t) = Σ P(batch b)·F_wait(t − s(b)), inverted by bisection.
+            let cdf = |t: f64| -> f64 {
+                batches
+                    .iter()
+                    .map(|(s, p)| if t >= *s { p * w.cdf(t - s) } else { 0.0 })
+                    .sum()
+            };
+            let (mut lo, mut hi) = (0.0, solution.mean_sojourn);
+            while cdf(hi) < 0.99 {
+                hi *= 2.0;
+            }
+            for _ in 0..100 {
+                let mid = 0.5 * (lo + hi);
+                if cdf(mid) < 0.99 { lo = mid } else { hi = mid }
+            }
+            hi
+        });
+        Wait::Batch { wait, batches }
     }
 }
 

@@ -1,0 +1,293 @@
+//! The accuracy suite: every analytic model of `kendall predict` against the simulator, on the
+//! designs in `tests/accuracy/` (QUEUEING.md §5; results in `docs/models.md`).
+//!
+//! Each case predicts a design at one load and simulates it with a fixed seed, then compares
+//! every workload's mean and p99. A case passes when |error| ≤ goal + the simulator's own
+//! relative 95% half-width. Models that miss their goal are listed in [`KNOWN_MISSES`] with
+//! the error measured today, so the test fails if they get worse (and when they get better,
+//! so the entry is removed): a miss is never hidden behind a wider tolerance.
+//!
+//! Regenerate the table in `docs/models.md` with
+//! `KENDALL_WRITE_ACCURACY=1 cargo test --release --test accuracy`.
+
+mod support;
+
+use kendall::queueing::{self, Options};
+use kendall::resolve::FsLoader;
+use kendall::simulate;
+use std::fmt::Write as _;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Goal {
+    /// M/M/c: exact, so within the simulator's interval.
+    Exact,
+    /// Chains and DAGs of exponential stations: mean 2%, p99 5%.
+    Network,
+    /// Fan-out and fork-join: mean 5%, p99 8%.
+    ForkJoin,
+    /// General service times: mean 5%, p99 10%.
+    General,
+    /// Dynamic batching: mean 5%, p99 15%.
+    Batching,
+    /// Models QUEUEING.md sets no goal for (balance policies, blocking, retries): measured
+    /// and published, held to the network goal.
+    Other,
+}
+
+impl Goal {
+    fn limits(self) -> (f64, f64) {
+        match self {
+            Goal::Exact => (0.0, 0.0),
+            Goal::Network | Goal::Other => (0.02, 0.05),
+            Goal::ForkJoin => (0.05, 0.08),
+            Goal::General => (0.05, 0.10),
+            Goal::Batching => (0.05, 0.15),
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Goal::Exact => "exact",
+            Goal::Network => "network 2% / 5%",
+            Goal::ForkJoin => "fork-join 5% / 8%",
+            Goal::General => "general 5% / 10%",
+            Goal::Batching => "batching 5% / 15%",
+            Goal::Other => "(none) 2% / 5%",
+        }
+    }
+}
+
+const CASES: &[(&str, &[f64], Goal)] = &[
+    ("mm1", &[1.0, 1.6, 1.9], Goal::Exact),
+    ("mmc", &[1.0, 1.6, 1.9], Goal::Exact),
+    ("chain", &[1.0, 1.6], Goal::Network),
+    ("dag", &[1.0, 1.6], Goal::Network),
+    ("shards2", &[1.0, 1.6], Goal::ForkJoin),
+    ("shards4", &[1.0, 1.6], Goal::ForkJoin),
+    ("shards8", &[1.0, 1.6], Goal::ForkJoin),
+    ("shards32", &[1.0, 1.6], Goal::ForkJoin),
+    ("fanout", &[1.0, 1.6], Goal::ForkJoin),
+    ("general", &[1.0, 1.6], Goal::General),
+    ("balance", &[1.0, 1.6], Goal::Other),
+    ("blocking", &[1.0, 1.5], Goal::Other),
+    ("batching", &[1.0, 2.0], Goal::Batching),
+    ("retries", &[1.0, 1.4], Goal::Other),
+];
+
+/// (design, load, workload, statistic) whose error misses its goal today, with the measured
+/// error (prediction − simulation) / simulation. The test fails if the error moves more than
+/// 2 percentage points either way from this figure.
+const KNOWN_MISSES: &[(&str, f64, &str, &str, f64)] = &[
+    // `times 4 parallel` into one shared 8-server queue at ρ = 0.8: the four requests queue
+    // together, so their sojourns are strongly correlated; independence overstates the mean.
+    ("fanout", 1.6, "w", "mean", 0.180),
+    // M/D/1 at ρ = 0.5: the exponential wait tail is too heavy for deterministic service.
+    ("general", 1.0, "wd", "p99", 0.124),
+    // `least_request` modelled as one shared queue: an optimistic bound.
+    ("balance", 1.0, "wl", "mean", -0.067),
+    ("balance", 1.0, "wl", "p99", -0.104),
+    ("balance", 1.6, "wl", "mean", -0.103),
+    ("balance", 1.6, "wl", "p99", -0.181),
+    // Blocking workers at ρ(db) = 0.75: `api`'s wait is right (2.78 ms vs 2.90 ms); the
+    // excess is at `db`, solved as an open M/M/4 queue although `api`'s 8 blocking workers let
+    // at most 8 requests into it (a closed, layered population bound the model ignores).
+    ("blocking", 1.5, "w", "mean", 0.116),
+    // Timed batcher at 45% load: the Erlang-2 wait is too long-tailed when the timer bounds it.
+    ("batching", 1.0, "wt", "p99", 0.179),
+    // Retries into a congested queue: a timed-out attempt's retry lands in the same long
+    // queue (and the abandoned work keeps the server busy), so attempts are correlated and
+    // congestion feeds itself; the predictor takes attempts as independent draws. At 1.4x the
+    // simulated backend is caught in a retry storm that the predictor's fixed point misses.
+    ("retries", 1.0, "w", "mean", -0.196),
+    ("retries", 1.0, "w", "p99", -0.350),
+    ("retries", 1.4, "w", "mean", -0.779),
+];
+
+struct Row {
+    design: &'static str,
+    load: f64,
+    workload: String,
+    models: String,
+    goal: Goal,
+    predicted: [f64; 2],
+    simulated: [f64; 2],
+    ci: [f64; 2],
+}
+
+impl Row {
+    fn error(&self, i: usize) -> f64 {
+        (self.predicted[i] - self.simulated[i]) / self.simulated[i]
+    }
+    fn ci_relative(&self, i: usize) -> f64 {
+        self.ci[i] / self.simulated[i]
+    }
+    fn within_goal(&self, i: usize) -> bool {
+        let limit = [self.goal.limits().0, self.goal.limits().1][i];
+        self.error(i).abs() <= limit + self.ci_relative(i)
+    }
+}
+
+const SIMULATION: simulate::Options = simulate::Options {
+    requests: 100_000,
+    replications: 8,
+    seed: 7,
+    load: 1.0,
+    replicas: std::collections::BTreeMap::new(),
+    traces: std::collections::BTreeMap::new(),
+    threads: 0,
+};
+
+fn measure() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for &(design, loads, goal) in CASES {
+        let path = format!(
+            "{}/../tests/accuracy/{design}.arch",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).expect("accuracy design");
+        let compiled = kendall::compile(&path, &bytes, &FsLoader);
+        assert!(
+            !compiled.diagnostics.has_errors(),
+            "{}",
+            support::render_all(&compiled)
+        );
+        let model = compiled.model.expect("a model");
+        for &load in loads {
+            let prediction = queueing::predict(
+                &model,
+                &Options {
+                    load,
+                    ..Default::default()
+                },
+            )
+            .expect("no divergence");
+            let simulation = simulate::simulate(
+                &model,
+                &simulate::Options {
+                    load,
+                    ..SIMULATION.clone()
+                },
+            )
+            .expect("simulates");
+            for (p, s) in prediction.workloads.iter().zip(&simulation.workloads) {
+                assert_eq!(p.name, s.name);
+                let latency = p.latency.as_ref().unwrap_or_else(|| {
+                    panic!("{design} at {load}x: the prediction is unstable; lower the load")
+                });
+                let models: Vec<&str> = prediction
+                    .services
+                    .iter()
+                    .map(|s| s.model)
+                    .filter(|m| *m != "idle")
+                    .collect();
+                let mut models = models;
+                models.dedup();
+                rows.push(Row {
+                    design,
+                    load,
+                    workload: p.name.clone(),
+                    models: models.join(", "),
+                    goal,
+                    predicted: [latency.mean_s, latency.p99_s],
+                    simulated: [s.mean_s.mean, s.p99_s.mean],
+                    ci: [s.mean_s.ci95.unwrap_or(0.0), s.p99_s.ci95.unwrap_or(0.0)],
+                });
+            }
+        }
+    }
+    rows
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| design | load | workload | models | mean: predicted / simulated ± 95% | error | p99: predicted / simulated ± 95% | error | goal |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let verdict = |i: usize| {
+            if r.within_goal(i) { "" } else { " **miss**" }
+        };
+        writeln!(
+            out,
+            "| {} | {}x | {} | {} | {:.3} / {:.3} ± {:.3} ms | {:+.1}%{} | {:.3} / {:.3} ± {:.3} ms | {:+.1}%{} | {} |",
+            r.design,
+            r.load,
+            r.workload,
+            r.models,
+            r.predicted[0] * 1e3,
+            r.simulated[0] * 1e3,
+            r.ci[0] * 1e3,
+            r.error(0) * 100.0,
+            verdict(0),
+            r.predicted[1] * 1e3,
+            r.simulated[1] * 1e3,
+            r.ci[1] * 1e3,
+            r.error(1) * 100.0,
+            verdict(1),
+            r.goal.label(),
+        )
+        .unwrap();
+    }
+    out
+}
+
+const BEGIN: &str = "<!-- accuracy table: generated by tests/accuracy.rs -->\n";
+const END: &str = "<!-- end of accuracy table -->\n";
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "simulates ~40 designs: run in release (`cargo test --release --test accuracy`)"
+)]
+fn every_model_against_the_simulator() {
+    let rows = measure();
+    let text = table(&rows);
+    println!("{text}");
+    if std::env::var_os("KENDALL_WRITE_ACCURACY").is_some() {
+        let path = format!("{}/../docs/models.md", env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(&path).expect("docs/models.md");
+        let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
+            panic!("docs/models.md has no accuracy table markers");
+        };
+        let updated = format!("{}{BEGIN}{text}{}", &doc[..a], &doc[b..]);
+        std::fs::write(&path, updated).expect("write docs/models.md");
+    }
+    let mut failures = Vec::new();
+    for r in &rows {
+        for (i, stat) in ["mean", "p99"].iter().enumerate() {
+            let known = KNOWN_MISSES
+                .iter()
+                .find(|k| k.0 == r.design && k.1 == r.load && k.2 == r.workload && k.3 == *stat);
+            match (r.within_goal(i), known) {
+                (true, None) => {}
+                (true, Some(_)) => failures.push(format!(
+                    "{} {}x {} {stat}: now within its goal ({:+.1}%): remove it from KNOWN_MISSES",
+                    r.design,
+                    r.load,
+                    r.workload,
+                    r.error(i) * 100.0
+                )),
+                (false, None) => failures.push(format!(
+                    "{} {}x {} {stat}: error {:+.1}% misses the {} goal (simulator ± {:.1}%)",
+                    r.design,
+                    r.load,
+                    r.workload,
+                    r.error(i) * 100.0,
+                    r.goal.label(),
+                    r.ci_relative(i) * 100.0
+                )),
+                (false, Some(k)) => {
+                    if (r.error(i) - k.4).abs() > 0.02 {
+                        failures.push(format!(
+                            "{} {}x {} {stat}: error {:+.1}%, recorded as {:+.1}%",
+                            r.design,
+                            r.load,
+                            r.workload,
+                            r.error(i) * 100.0,
+                            k.4 * 100.0
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
