@@ -469,16 +469,10 @@ fn predict(
     format: Format,
     color: Color,
 ) -> ExitCode {
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            return usage(
-                &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
-                None,
-            );
-        }
+    let compiled = match read_and_compile(file) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let compiled = kendall::compile(file, &bytes, &FsLoader);
     let options = render_options(color);
     let Some(model) = &compiled.model else {
         report(
@@ -620,16 +614,10 @@ fn simulate(file: &str, args: &SimulateArgs, format: Format, color: Color) -> Ex
         Ok(o) => o,
         Err(code) => return code,
     };
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            return usage(
-                &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
-                None,
-            );
-        }
+    let compiled = match read_and_compile(file) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let compiled = kendall::compile(file, &bytes, &FsLoader);
     let options = render_options(color);
     let Some(model) = &compiled.model else {
         simulation_report(&compiled, format, options, None);
@@ -840,16 +828,10 @@ fn compare(args: &CompareArgs) -> ExitCode {
     let options = render_options(args.color);
     let mut compiled = Vec::new();
     for file in &args.files {
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
-            Err(e) => {
-                return usage(
-                    &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
-                    None,
-                );
-            }
+        let c = match read_and_compile(file) {
+            Ok(c) => c,
+            Err(code) => return code,
         };
-        let c = kendall::compile(file, &bytes, &FsLoader);
         if c.diagnostics.has_errors() || c.model.is_none() {
             for d in c.diagnostics.iter() {
                 eprint!("{}", diagnostics::render(d, &c.sources, options));
@@ -902,4 +884,15 @@ fn compare(args: &CompareArgs) -> ExitCode {
     }
     std::mem::forget(compiled);
     ExitCode::SUCCESS
+}
+
+/// Reads and compiles one design; an unreadable file is a usage error.
+fn read_and_compile(file: &str) -> Result<kendall::Compiled, ExitCode> {
+    match std::fs::read(file) {
+        Ok(bytes) => Ok(kendall::compile(file, &bytes, &FsLoader)),
+        Err(e) => Err(usage(
+            &format!("cannot read `{file}`: {}", kendall::resolve::io_reason(&e)),
+            None,
+        )),
+    }
 }

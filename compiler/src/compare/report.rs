@@ -1,6 +1,7 @@
 //! A [`Comparison`] as the human table and as JSON.
 
 use super::{Comparison, DesignAtLoad, Row, Scaling};
+use crate::queueing::report::{ms, round};
 use crate::simulate::Estimate;
 
 /// A load multiplier as written: `0.5`, `1`, `1.25` (at most 3 decimals, no trailing zeros).
@@ -8,15 +9,6 @@ pub fn fmt_load(load: f64) -> String {
     let s = format!("{load:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     s.to_string()
-}
-
-fn round(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
-}
-
-fn ms(s: f64) -> f64 {
-    round(s * 1000.0, 3)
 }
 
 /// The `--format json` document of `kendall compare`. Times are in ms rounded to 1 µs,

@@ -70,12 +70,13 @@ pub fn divergent(model: &Model, d: &Divergent) -> Diagnostic {
 
 /// Rounds for output: predictions are not exact to the last bit, and rounding keeps the bytes
 /// identical wherever floating point differs in its last digits (FFT plans differ by CPU).
-fn round(x: f64, decimals: i32) -> f64 {
+pub fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     (x * f).round() / f
 }
 
-fn ms(s: f64) -> f64 {
+/// Seconds as milliseconds, rounded to 1 µs.
+pub fn ms(s: f64) -> f64 {
     round(s * 1000.0, 3)
 }
 
