@@ -341,3 +341,25 @@ proptest! {
         }
     }
 }
+
+/// The case CI's proptest found (session 2): recsys with its numbers rescaled, at half load,
+/// gave a NaN mean.
+#[test]
+fn rescaled_recsys_regression_has_finite_latency() {
+    let all = examples();
+    let text = String::from_utf8(all[2].clone()).unwrap();
+    let factors = [0.1, 10.0, 0.1, 0.5, 1.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    let changed = scale_numbers(&text, &factors);
+    let c = kendall::compile("x.arch", changed.as_bytes(), &MemoryLoader::new());
+    let model = c.model.expect("the rescaled design checks");
+    let options = kendall::queueing::Options {
+        load: 0.5,
+        ..Default::default()
+    };
+    let p = kendall::queueing::predict(&model, &options).expect("it predicts");
+    for w in &p.workloads {
+        if let Some(l) = &w.latency {
+            assert!(l.mean_s.is_finite() && l.mean_s >= 0.0, "{}: {l:?}", w.name);
+        }
+    }
+}

@@ -9,8 +9,8 @@
 //! points up to the last one with mass (the *support*) and the overflow, and is what the
 //! predictor computes with. Every operation runs over the supports of its operands, not over
 //! the whole grid. Convolutions are direct when one operand is short and otherwise an FFT of
-//! the two supports' length, with both real inputs packed into one complex transform and the
-//! inverse done at half size.
+//! the two supports' length: real transforms done as complex ones of half the size, and a
+//! [`Shared`] lattice (a `time` convolved with many others) keeps its transforms.
 
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
@@ -424,6 +424,11 @@ impl View<'_> {
     fn add_exponential_wait(self, p: f64, mean: f64, expand: bool) -> Compact {
         let body = self.points - 1;
         let h = self.step;
+        // A wait far shorter than a cell lies within point 0 but for p·e^{−h/2m} < 1e-17; the
+        // recursion below would also overflow there (e^{h/2m}).
+        if h / (2.0 * mean) > 40.0 {
+            return self.to_compact();
+        }
         let r = (-h / mean).exp();
         let at_zero = 1.0 - p * (-h / (2.0 * mean)).exp();
         let c = p * (h / (2.0 * mean)).exp() * (1.0 - r);
@@ -487,47 +492,67 @@ impl View<'_> {
 
     fn max(self, other: View<'_>) -> Compact {
         assert_eq!(self.points, other.points, "lattices must share a grid");
-        let len = self.body.len().max(other.body.len());
+        // The CDFs (capped at 1 against rounding), then their product point by point; past
+        // the shorter support its CDF stays flat.
+        let capped = |f: f64| if f > 1.0 { 1.0 } else { f };
         let (mut a, mut b) = (0.0, 0.0);
-        self.with_cdf(len, |i| {
-            a += self.body.get(i).copied().unwrap_or(0.0);
-            b += other.body.get(i).copied().unwrap_or(0.0);
-            a.min(1.0) * b.min(1.0)
-        })
+        let mut cdf = Vec::with_capacity(self.body.len().max(other.body.len()));
+        for (&x, &y) in self.body.iter().zip(other.body) {
+            a += x;
+            b += y;
+            cdf.push(capped(a) * capped(b));
+        }
+        let common = cdf.len();
+        for &x in &self.body[common..] {
+            a += x;
+            cdf.push(capped(a) * capped(b));
+        }
+        for &y in &other.body[common..] {
+            b += y;
+            cdf.push(capped(a) * capped(b));
+        }
+        self.with_cdf_values(cdf)
     }
 
     fn max_of(self, k: u32) -> Compact {
         let mut a = 0.0;
-        self.with_cdf(self.body.len(), |i| {
-            a += self.body[i];
-            a.min(1.0).powi(k as i32)
-        })
+        let cdf = (self.body.iter())
+            .map(|&x| {
+                a += x;
+                (if a > 1.0 { 1.0 } else { a }).powi(k as i32)
+            })
+            .collect();
+        self.with_cdf_values(cdf)
     }
 
     fn mix(self, p: f64, other: View<'_>) -> Compact {
         assert_eq!(self.points, other.points, "lattices must share a grid");
-        let blend = |a: f64, b: f64| p * a + (1.0 - p) * b;
-        let len = self.body.len().max(other.body.len());
-        let at = |body: &[f64], i: usize| body.get(i).copied().unwrap_or(0.0);
-        let out = (0..len)
-            .map(|i| blend(at(self.body, i), at(other.body, i)))
-            .collect();
-        self.with(out, blend(self.overflow, other.overflow))
+        let q = 1.0 - p;
+        let mut out = Vec::with_capacity(self.body.len().max(other.body.len()));
+        out.extend((self.body.iter().zip(other.body)).map(|(&a, &b)| p * a + q * b));
+        let common = out.len();
+        // Past the shorter support its points are 0, and p·0 + x = x.
+        out.extend(self.body[common..].iter().map(|&a| p * a));
+        out.extend(other.body[common..].iter().map(|&b| q * b));
+        self.with(out, p * self.overflow + q * other.overflow)
     }
 
-    /// The lattice whose CDF at point i < `len` is `cdf(i)`, called once per point in order;
-    /// past `len` the CDF stays flat up to the overflow point.
-    fn with_cdf(self, len: usize, mut cdf: impl FnMut(usize) -> f64) -> Compact {
+    /// The lattice whose CDF at the points of the body is `cdf` (in place: each value becomes
+    /// its point's mass); past it the CDF stays flat up to the overflow point.
+    fn with_cdf_values(self, mut cdf: Vec<f64>) -> Compact {
+        cdf.truncate(self.points - 1);
         let mut below = 0.0;
-        let out = (0..len.min(self.points - 1))
-            .map(|i| {
-                let upto = cdf(i);
-                let mass = (upto - below).max(0.0);
-                below = upto.max(below);
-                mass
-            })
-            .collect();
-        self.with(out, (1.0 - below).max(0.0))
+        for mass in cdf.iter_mut() {
+            let upto = *mass;
+            // (A CDF that dips by rounding gives no negative mass.)
+            if upto > below {
+                *mass = upto - below;
+                below = upto;
+            } else {
+                *mass = 0.0;
+            }
+        }
+        self.with(cdf, (1.0 - below).max(0.0))
     }
 }
 
@@ -804,6 +829,22 @@ mod tests {
         for (a, b) in fft.pmf.iter().zip(&fast.pmf) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
+    }
+
+    /// A wait of a thousandth of a cell: the recursion's e^{h/2m} would overflow to ∞ and
+    /// turn the lattice into NaN (found by the robustness proptest on a rescaled recsys).
+    #[test]
+    fn a_wait_far_shorter_than_a_cell_stays_on_point_zero() {
+        let (step, n) = (1e-2, 1024);
+        let own = exp(30.0, step, n).compact();
+        for mean in [1e-5, 1e-7, 1e-300] {
+            let waited = own.add_exponential_wait(0.9, mean);
+            assert_eq!(waited, own, "mean {mean}");
+        }
+        // Just inside the recursion's range it agrees with point 0 to 1e-17.
+        let near = own.add_exponential_wait(0.9, step / 79.0);
+        assert!(near.mean().is_finite());
+        assert!((near.mean() - own.mean()).abs() < 1e-15);
     }
 
     #[test]
