@@ -46,6 +46,7 @@ pub mod diagnostics;
 pub mod model;
 pub mod queueing;
 pub mod resolve;
+pub mod scenario;
 pub mod simulate;
 pub mod source;
 pub mod syntax;

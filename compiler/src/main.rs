@@ -83,6 +83,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Run the designs' scenarios (design tests) against predicted figures
+    Test {
+        /// The `.arch` designs
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Also write the results as JUnit XML to this file, for CI systems
+        #[arg(long)]
+        junit: Option<String>,
+        /// Judge the scenarios on simulated figures instead of predicted ones
+        #[arg(long)]
+        simulate: bool,
+        /// Replicas per service before the scenarios change them: `api=4,ranker=2`
+        #[arg(long)]
+        replicas: Option<String>,
+        /// With `--simulate`: measured requests per replication
+        #[arg(long, default_value = "200000")]
+        requests: String,
+        /// With `--simulate`: independent replications
+        #[arg(long, default_value = "10")]
+        replications: String,
+        /// With `--simulate`: the seed of the random streams
+        #[arg(long, default_value = "1")]
+        seed: String,
+        /// When to colour diagnostics
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Compare two designs across load: latency, replicas and cost of each
     Compare {
         /// The first `.arch` design
@@ -211,6 +238,28 @@ fn main() -> ExitCode {
             format,
             color,
         } => predict(&file, replicas.as_deref(), load.as_deref(), format, color),
+        Command::Test {
+            files,
+            junit,
+            simulate,
+            replicas,
+            requests,
+            replications,
+            seed,
+            color,
+        } => test(
+            &files,
+            junit.as_deref(),
+            simulate.then_some(SimulateArgs {
+                requests,
+                replications,
+                seed,
+                load: None,
+                replicas: None,
+            }),
+            replicas.as_deref(),
+            color,
+        ),
         Command::Simulate {
             file,
             requests,
@@ -590,26 +639,134 @@ fn parse_count(flag: &str, value: &str, min: u64, what: &str) -> Result<u64, Exi
     }
 }
 
+/// `kendall test`: every scenario of every file, one line each; exit 1 when one fails or a
+/// design does not check.
+fn test(
+    files: &[String],
+    junit: Option<&str>,
+    simulate: Option<SimulateArgs>,
+    replicas: Option<&str>,
+    color: Color,
+) -> ExitCode {
+    let mut engine = kendall::scenario::Engine::Predict;
+    if let Some(args) = &simulate {
+        match simulate_run_options(args) {
+            Ok(o) => engine = kendall::scenario::Engine::Simulate(o),
+            Err(code) => return code,
+        }
+    }
+    let mut failed = false;
+    let mut results = Vec::new();
+    let mut stdout = String::new();
+    for file in files {
+        let compiled = match read_and_compile(file) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let Some(model) = &compiled.model else {
+            report(
+                &compiled.sources,
+                compiled.diagnostics.iter(),
+                Format::Human,
+                render_options(color),
+                None,
+            );
+            failed = true;
+            continue;
+        };
+        let base = match parse_replicas(model, replicas) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        if let kendall::scenario::Engine::Simulate(o) = &mut engine
+            && let Err(code) = read_traces(model, file, o)
+        {
+            return code;
+        }
+        let outcomes = kendall::scenario::run(model, &base, &engine);
+        failed |= outcomes.iter().any(|o| !o.passed());
+        stdout.push_str(&kendall::scenario::report::lines(file, &outcomes));
+        let system = model.system.clone().unwrap_or_default();
+        results.push((file.clone(), system, outcomes));
+    }
+    let all: Vec<kendall::scenario::Outcome> =
+        results.iter().flat_map(|(_, _, o)| o.clone()).collect();
+    stdout.push_str(&kendall::scenario::report::totals(&all));
+    print!("{stdout}");
+    if let Some(path) = junit {
+        let xml = kendall::scenario::junit::to_xml(&results);
+        if let Err(e) = std::fs::write(path, xml) {
+            return usage(
+                &format!("cannot write `{path}`: {}", kendall::resolve::io_reason(&e)),
+                None,
+            );
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_DESIGN)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--requests`, `--replications` and `--seed`, checked.
+fn simulate_run_options(args: &SimulateArgs) -> Result<kendall::simulate::Options, ExitCode> {
+    Ok(kendall::simulate::Options {
+        requests: parse_count("requests", &args.requests, 1, "a request count")?,
+        replications: u32::try_from(parse_count(
+            "replications",
+            &args.replications,
+            1,
+            "a replication count",
+        )?)
+        .map_err(|_| {
+            usage(
+                &format!("`--replications {}` is too many", args.replications),
+                Some("run at most 4294967295 replications".into()),
+            )
+        })?,
+        seed: parse_count("seed", &args.seed, 0, "a seed")?,
+        ..Default::default()
+    })
+}
+
+/// Reads the arrival times of every `trace(…)` workload, relative to the design `file`.
+fn read_traces(
+    model: &kendall::model::Model,
+    file: &str,
+    opts: &mut kendall::simulate::Options,
+) -> Result<(), ExitCode> {
+    // Trace workloads replay their files, read relative to the design as the checker reads them.
+    for w in model.workloads.iter().filter(|w| w.job.is_none()) {
+        let kendall::model::Arrivals::Trace { file: trace, .. } = &w.arrivals else {
+            continue;
+        };
+        let path = kendall::resolve::join(file, trace);
+        let times = std::fs::read(&path)
+            .map_err(|e| format!("cannot read `{path}`: {}", kendall::resolve::io_reason(&e)))
+            .and_then(|b| {
+                kendall::simulate::parse_trace(&b).map_err(|e| match e.line {
+                    0 => format!("`{path}`: {}", e.message),
+                    n => format!("`{path}` line {n}: {}", e.message),
+                })
+            });
+        match times {
+            Ok(t) => {
+                opts.traces.insert(w.name.clone(), t);
+            }
+            Err(message) => {
+                return Err(usage(
+                    &message,
+                    Some(format!("workload `{}` replays this trace", w.name)),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn simulate(file: &str, args: &SimulateArgs, format: Format, color: Color) -> ExitCode {
-    let parsed = (|| {
-        Ok::<_, ExitCode>(kendall::simulate::Options {
-            requests: parse_count("requests", &args.requests, 1, "a request count")?,
-            replications: u32::try_from(parse_count(
-                "replications",
-                &args.replications,
-                1,
-                "a replication count",
-            )?)
-            .map_err(|_| {
-                usage(
-                    &format!("`--replications {}` is too many", args.replications),
-                    Some("run at most 4294967295 replications".into()),
-                )
-            })?,
-            seed: parse_count("seed", &args.seed, 0, "a seed")?,
-            ..Default::default()
-        })
-    })();
+    let parsed = simulate_run_options(args);
     let mut opts = match parsed {
         Ok(o) => o,
         Err(code) => return code,
@@ -635,31 +792,8 @@ fn simulate(file: &str, args: &SimulateArgs, format: Format, color: Color) -> Ex
         Ok(r) => opts.replicas = r,
         Err(code) => return code,
     }
-    // Trace workloads replay their files, read relative to the design as the checker reads them.
-    for w in model.workloads.iter().filter(|w| w.job.is_none()) {
-        let kendall::model::Arrivals::Trace { file: trace, .. } = &w.arrivals else {
-            continue;
-        };
-        let path = kendall::resolve::join(file, trace);
-        let times = std::fs::read(&path)
-            .map_err(|e| format!("cannot read `{path}`: {}", kendall::resolve::io_reason(&e)))
-            .and_then(|b| {
-                kendall::simulate::parse_trace(&b).map_err(|e| match e.line {
-                    0 => format!("`{path}`: {}", e.message),
-                    n => format!("`{path}` line {n}: {}", e.message),
-                })
-            });
-        match times {
-            Ok(t) => {
-                opts.traces.insert(w.name.clone(), t);
-            }
-            Err(message) => {
-                return usage(
-                    &message,
-                    Some(format!("workload `{}` replays this trace", w.name)),
-                );
-            }
-        }
+    if let Err(code) = read_traces(model, file, &mut opts) {
+        return code;
     }
     let total = opts.requests.saturating_mul(u64::from(opts.replications));
     // A progress bar only where someone watches, and only for runs long enough to wait on.
