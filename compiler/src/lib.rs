@@ -45,6 +45,7 @@ pub mod compare;
 pub mod diagnostics;
 pub mod model;
 pub mod queueing;
+pub mod report;
 pub mod resolve;
 pub mod scenario;
 pub mod simulate;

@@ -110,6 +110,29 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Write one self-contained HTML page: the figures, utilisation and latency against load
+    Report {
+        /// The `.arch` design
+        file: String,
+        /// The page to write
+        #[arg(long)]
+        out: String,
+        /// Replicas per service, overriding pins and lower bounds: `api=4,ranker=2`
+        #[arg(long)]
+        replicas: Option<String>,
+        /// Loads of the latency curves: a range `0.25x..2x` cut into `--steps` points
+        #[arg(long, default_value = "0.25x..2x")]
+        load: String,
+        /// Points in the `--load` range, both ends included
+        #[arg(long, default_value = "8")]
+        steps: String,
+        /// Replace `--out` even if kendall did not write it
+        #[arg(long)]
+        force: bool,
+        /// When to colour diagnostics
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Compare two designs across load: latency, replicas and cost of each
     Compare {
         /// The first `.arch` design
@@ -238,6 +261,23 @@ fn main() -> ExitCode {
             format,
             color,
         } => predict(&file, replicas.as_deref(), load.as_deref(), format, color),
+        Command::Report {
+            file,
+            out,
+            replicas,
+            load,
+            steps,
+            force,
+            color,
+        } => report_page(
+            &file,
+            &out,
+            replicas.as_deref(),
+            &load,
+            &steps,
+            force,
+            color,
+        ),
         Command::Test {
             files,
             junit,
@@ -897,21 +937,110 @@ struct CompareArgs {
     color: Color,
 }
 
+/// `--load 0.5x..4x` cut into `--steps` points (or one load), checked.
+fn parse_loads(load: &str, steps: &str) -> Result<Vec<f64>, ExitCode> {
+    let steps = parse_count("steps", steps, 1, "a number of steps")? as usize;
+    kendall::compare::parse_load_range(load, steps).map_err(|message| {
+        usage(
+            &message,
+            Some("write a load like `2x`, or a range like `0.5x..4x`".into()),
+        )
+    })
+}
+
+/// `kendall report FILE --out report.html`: the self-contained page. An existing file is
+/// replaced only when kendall wrote it (or with `--force`), and atomically.
+fn report_page(
+    file: &str,
+    out: &str,
+    replicas: Option<&str>,
+    load: &str,
+    steps: &str,
+    force: bool,
+    color: Color,
+) -> ExitCode {
+    let loads = match parse_loads(load, steps) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let compiled = match read_and_compile(file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(model) = compiled.model.as_ref().filter(|m| m.system.is_some()) else {
+        report(
+            &compiled.sources,
+            compiled.diagnostics.iter(),
+            Format::Human,
+            render_options(color),
+            None,
+        );
+        if compiled.model.is_some() {
+            eprintln!("note: `{file}` is a library module (no `system`): nothing to report");
+        }
+        return ExitCode::from(EXIT_DESIGN);
+    };
+    let replicas_map = match parse_replicas(model, replicas) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let inputs = kendall::report::Inputs {
+        file: file.to_string(),
+        replicas_source: match replicas {
+            Some(r) => format!("replicas {r}"),
+            None => "replicas as designed (pins and lower bounds)".into(),
+        },
+        replicas: replicas_map,
+        loads,
+        graph_svg: None,
+    };
+    let html = match kendall::report::render(model, &inputs) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_DESIGN);
+        }
+    };
+    if let Ok(existing) = std::fs::read_to_string(out)
+        && !force
+        && !existing.contains("<meta name=\"generator\" content=\"kendall")
+    {
+        return usage(
+            &format!("`{out}` exists and kendall did not write it"),
+            Some("choose another `--out`, or pass `--force` to replace it".into()),
+        );
+    }
+    if let Err(e) = write_atomically(out, html.as_bytes()) {
+        return usage(&format!("cannot write `{out}`: {e}"), None);
+    }
+    eprintln!("wrote {out}");
+    ExitCode::SUCCESS
+}
+
+/// Writes through a temporary file in the same directory, renamed over `path`: a reader never
+/// sees half a file, and a failed write leaves the old one.
+fn write_atomically(path: &str, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let target = std::path::Path::new(path);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| kendall::resolve::io_reason(&e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| kendall::resolve::io_reason(&e))?;
+    tmp.persist(target)
+        .map_err(|e| kendall::resolve::io_reason(&e.error))?;
+    Ok(())
+}
+
 /// `kendall compare A B`: both designs predicted (and simulated) at every load.
 fn compare(args: &CompareArgs) -> ExitCode {
     use kendall::compare::{self, Scaling};
-    let steps = match parse_count("steps", &args.steps, 1, "a number of steps") {
-        Ok(n) => n as usize,
-        Err(code) => return code,
-    };
-    let loads = match compare::parse_load_range(&args.load, steps) {
+    let loads = match parse_loads(&args.load, &args.steps) {
         Ok(l) => l,
-        Err(message) => {
-            return usage(
-                &message,
-                Some("write a load like `2x`, or a range like `0.5x..4x`".into()),
-            );
-        }
+        Err(code) => return code,
     };
     let scaling = match args.scale.trim() {
         "designed" => Scaling::AsDesigned,
