@@ -1,14 +1,13 @@
-//! Every design in `examples/` compiles without a diagnostic; its model and its prediction
+//! Every design in `examples/` (and its folders) compiles without a diagnostic; its model and its prediction
 //! (at the design's lower replica bounds, as designed load) are snapshotted.
 
 mod support;
 
 #[test]
 fn examples() {
-    let dir = support::root().join("examples");
-    insta::glob!("..", "examples/*.arch", |path| {
-        let name = path.file_name().unwrap().to_string_lossy();
-        let compiled = support::compile_in(&dir, &name);
+    insta::glob!("..", "examples/**/*.arch", |path| {
+        let (dir, name) = (path.parent().unwrap(), path.file_name().unwrap().to_string_lossy());
+        let compiled = support::compile_in(dir, &name);
         assert!(
             compiled.diagnostics.is_empty(),
             "{name} has diagnostics:\n{}",
@@ -21,10 +20,9 @@ fn examples() {
 
 #[test]
 fn predictions() {
-    let dir = support::root().join("examples");
-    insta::glob!("..", "examples/*.arch", |path| {
-        let name = path.file_name().unwrap().to_string_lossy();
-        let compiled = support::compile_in(&dir, &name);
+    insta::glob!("..", "examples/**/*.arch", |path| {
+        let (dir, name) = (path.parent().unwrap(), path.file_name().unwrap().to_string_lossy());
+        let compiled = support::compile_in(dir, &name);
         let model = compiled.model.expect("a clean design has a model");
         // As written (pins, else lower bounds), and with every range at its upper bound.
         let lower = kendall::queueing::Options {
