@@ -41,7 +41,10 @@ fn generated(path: &str, target: Target) -> String {
 fn every_example_generates_the_same_files() {
     for path in EXAMPLES {
         let stem = path.trim_end_matches(".arch").replace('/', "_");
-        for (target, name) in [(Target::Kubernetes, "kubernetes"), (Target::Compose, "compose")] {
+        for (target, name) in [
+            (Target::Kubernetes, "kubernetes"),
+            (Target::Compose, "compose"),
+        ] {
             let text = generated(path, target);
             assert_eq!(text, generated(path, target), "{path}: not deterministic");
             insta::assert_snapshot!(format!("{stem}_{name}"), text);
@@ -52,15 +55,24 @@ fn every_example_generates_the_same_files() {
 #[test]
 fn autoscaled_services_leave_replicas_to_the_autoscaler() {
     let text = generated("examples/fraud.arch", Target::Kubernetes);
-    let edge = text.split("=== ").find(|f| f.starts_with("edge.yaml")).unwrap();
+    let edge = text
+        .split("=== ")
+        .find(|f| f.starts_with("edge.yaml"))
+        .unwrap();
     assert!(edge.contains("kind: HorizontalPodAutoscaler"));
     assert!(!edge.contains("\n  replicas:"), "{edge}");
     // A pinned service (the queue: `replicas 3`) keeps its count and has no autoscaler.
-    let audit = text.split("=== ").find(|f| f.starts_with("audit.yaml")).unwrap();
+    let audit = text
+        .split("=== ")
+        .find(|f| f.starts_with("audit.yaml"))
+        .unwrap();
     assert!(audit.contains("\n  replicas: 3\n"));
     assert!(!audit.contains("HorizontalPodAutoscaler"));
     // The database is a StatefulSet.
-    let casedb = text.split("=== ").find(|f| f.starts_with("casedb.yaml")).unwrap();
+    let casedb = text
+        .split("=== ")
+        .find(|f| f.starts_with("casedb.yaml"))
+        .unwrap();
     assert!(casedb.contains("\nkind: StatefulSet\n"));
 }
 
@@ -100,13 +112,26 @@ fn edited_files_survive_a_rerun_and_check_reports_drift() {
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.to_string_lossy().into_owned();
     let run = |extra: &[&str]| {
-        let mut args = vec!["generate", "examples/fraud.arch", "--target", "kubernetes", "--out", &out, "--color", "never"];
+        let mut args = vec![
+            "generate",
+            "examples/fraud.arch",
+            "--target",
+            "kubernetes",
+            "--out",
+            &out,
+            "--color",
+            "never",
+        ];
         args.extend_from_slice(extra);
         kendall(&args)
     };
     let first = run(&[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    assert!(stderr(&first).contains("generated 13 files"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("generated 13 files"),
+        "{}",
+        stderr(&first)
+    );
     let manifest = std::fs::read_to_string(dir.join(".kendall-manifest.json")).unwrap();
     assert!(manifest.contains("\"edge.yaml\""));
 
@@ -118,7 +143,10 @@ fn edited_files_survive_a_rerun_and_check_reports_drift() {
     // The user edits one file: a re-run keeps it and says so.
     let edge = dir.join("edge.yaml");
     let original = std::fs::read_to_string(&edge).unwrap();
-    let edited = original.replace("imagePullPolicy: \"Always\"", "imagePullPolicy: \"IfNotPresent\"");
+    let edited = original.replace(
+        "imagePullPolicy: \"Always\"",
+        "imagePullPolicy: \"IfNotPresent\"",
+    );
     std::fs::write(&edge, &edited).unwrap();
     let rerun = run(&[]);
     assert_eq!(rerun.status.code(), Some(0));
@@ -130,8 +158,16 @@ fn edited_files_survive_a_rerun_and_check_reports_drift() {
     let check = run(&["--check"]);
     assert_eq!(check.status.code(), Some(1));
     let diff = String::from_utf8_lossy(&check.stdout);
-    assert!(diff.contains("--- a/edge.yaml\n+++ b/edge.yaml\n"), "{diff}");
-    assert!(diff.contains("-          imagePullPolicy: \"IfNotPresent\"\n+          imagePullPolicy: \"Always\"\n"), "{diff}");
+    assert!(
+        diff.contains("--- a/edge.yaml\n+++ b/edge.yaml\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(
+            "-          imagePullPolicy: \"IfNotPresent\"\n+          imagePullPolicy: \"Always\"\n"
+        ),
+        "{diff}"
+    );
 
     // A second re-run still keeps it (the manifest remembers kendall's version).
     run(&[]);
@@ -153,15 +189,40 @@ fn edited_files_survive_a_rerun_and_check_reports_drift() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| n.ends_with(".yaml") || n == ".kendall-manifest.json"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with(".yaml") || n == ".kendall-manifest.json"),
+        "{names:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn refused_designs_and_bad_targets_exit_with_codes() {
-    let o = kendall(&["generate", "tests/fixtures/generate/hostile_rejected.arch", "--target", "compose", "--out", "/nonexistent/never", "--color", "never"]);
+    let o = kendall(&[
+        "generate",
+        "tests/fixtures/generate/hostile_rejected.arch",
+        "--target",
+        "compose",
+        "--out",
+        "/nonexistent/never",
+        "--color",
+        "never",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("cannot be generated: 8 errors"), "{}", stderr(&o));
-    let o = kendall(&["generate", "examples/fraud.arch", "--target", "helm", "--out", "x"]);
+    assert!(
+        stderr(&o).contains("cannot be generated: 8 errors"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kendall(&[
+        "generate",
+        "examples/fraud.arch",
+        "--target",
+        "helm",
+        "--out",
+        "x",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -154,7 +154,7 @@ pub fn build(model: &Model, alloc: &Allocation) -> Result<Context, Vec<Diagnosti
             match job(model, s) {
                 Ok(j) => Some(j),
                 Err(d) => {
-                    errors.push(d);
+                    errors.push(*d);
                     None
                 }
             }
@@ -613,29 +613,33 @@ fn validate(s: &Service, edges: &Edges, errors: &mut Vec<Diagnostic>) {
 }
 
 /// The cron schedule of the workload that runs a job service.
-fn job(model: &Model, s: &Service) -> Result<JobCtx, Diagnostic> {
+fn job(model: &Model, s: &Service) -> Result<JobCtx, Box<Diagnostic>> {
     let w = model
         .workloads
         .iter()
         .find(|w| w.entry.service == s.name && w.job.is_some());
     let Some((w, j)) = w.and_then(|w| Some((w, w.job.as_ref()?))) else {
-        return Err(Diagnostic::new(
-            codes::MISSING_FIELD,
-            format!("job `{}` has no workload that runs it", s.name),
-        )
-        .at(s.span, "never scheduled")
-        .help("add a workload with `entry`, `every`, `work` and `deadline` for it"));
+        return Err(Box::new(
+            Diagnostic::new(
+                codes::MISSING_FIELD,
+                format!("job `{}` has no workload that runs it", s.name),
+            )
+            .at(s.span, "never scheduled")
+            .help("add a workload with `entry`, `every`, `work` and `deadline` for it"),
+        ));
     };
     let Some(schedule) = cron(j.every_s) else {
-        return Err(Diagnostic::new(
-            codes::VALUE_OUT_OF_RANGE,
-            format!(
-                "workload `{}` runs every {} s, which no cron schedule repeats exactly",
-                w.name, j.every_s
-            ),
-        )
-        .at(w.span, "its `every`")
-        .help("use a period that divides an hour or a day (`15min`, `6h`, `24h`), or a week"));
+        return Err(Box::new(
+            Diagnostic::new(
+                codes::VALUE_OUT_OF_RANGE,
+                format!(
+                    "workload `{}` runs every {} s, which no cron schedule repeats exactly",
+                    w.name, j.every_s
+                ),
+            )
+            .at(w.span, "its `every`")
+            .help("use a period that divides an hour or a day (`15min`, `6h`, `24h`), or a week"),
+        ));
     };
     Ok(JobCtx {
         schedule,

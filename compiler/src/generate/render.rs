@@ -106,7 +106,10 @@ pub fn environment() -> Environment<'static> {
     });
     // `"${NAME}"`: compose reads the value from the shell or `.env` at start-up.
     env.add_filter("compose_env_ref", |v: &str| -> Result<Value, Error> {
-        let ok = v.as_bytes().first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        let ok = v
+            .as_bytes()
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
             && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
         if ok {
             Ok(Value::from_safe_string(format!("\"${{{v}}}\"")))
