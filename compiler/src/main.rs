@@ -9,6 +9,8 @@ use kendall::resolve::FsLoader;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
+mod generate_cli;
+
 #[derive(Parser)]
 #[command(
     name = "kendall",
@@ -177,6 +179,26 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Generate deployable files: Kubernetes manifests or a docker-compose file
+    Generate {
+        /// The `.arch` design
+        file: String,
+        /// What to generate
+        #[arg(long, value_enum)]
+        target: GenerateTarget,
+        /// The directory to write into (created if missing)
+        #[arg(long)]
+        out: String,
+        /// Write nothing; print a diff and exit 1 if the files on disk differ
+        #[arg(long)]
+        check: bool,
+        /// Overwrite generated files even where they were edited
+        #[arg(long)]
+        force: bool,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Print the page that explains a diagnostic code, e.g. `kendall explain E0302`
     Explain {
         /// The code, such as E0302
@@ -188,6 +210,12 @@ enum Command {
 enum Format {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GenerateTarget {
+    Kubernetes,
+    Compose,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +253,24 @@ fn main() -> ExitCode {
             color,
         } => check(&files, format, deny_warnings, emit, color),
         Command::Explain { code } => explain(&code),
+        Command::Generate {
+            file,
+            target,
+            out,
+            check,
+            force,
+            color,
+        } => generate_cli::run(&generate_cli::Args {
+            file,
+            target: match target {
+                GenerateTarget::Kubernetes => kendall::generate::Target::Kubernetes,
+                GenerateTarget::Compose => kendall::generate::Target::Compose,
+            },
+            out,
+            check,
+            force,
+            color,
+        }),
         Command::Compare {
             a,
             b,

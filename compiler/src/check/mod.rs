@@ -19,7 +19,7 @@ use crate::syntax::ast;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use names::is_dns_label;
+pub use names::{is_dns_label, to_dns_label};
 
 /// Where each checked thing was written, for diagnostics of later passes.
 #[derive(Default)]
