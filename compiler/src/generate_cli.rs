@@ -148,8 +148,9 @@ fn write(out: &Path, files: &[generate::File], force: bool) -> ExitCode {
     }
     let [written, unchanged, kept, overwritten] = counts;
     eprintln!(
-        "generated {} files in `{}`: {} written, {} unchanged, {} kept{}",
+        "generated {} {} in `{}`: {} written, {} unchanged, {} kept{}",
         files.len(),
+        if files.len() == 1 { "file" } else { "files" },
         out.display(),
         written + overwritten,
         unchanged,
