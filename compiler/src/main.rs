@@ -3,6 +3,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cli;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use kendall::diagnostics::{self, RenderOptions, codes};
 use kendall::resolve::FsLoader;
@@ -127,6 +129,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Rewrite designs in the canonical layout, keeping comments (see docs/fmt.md)
+    Fmt {
+        /// The `.arch` files to format, or `-` to format stdin to stdout
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Change nothing: print a diff and exit with 1 if any file is not formatted
+        #[arg(long)]
+        check: bool,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Print the page that explains a diagnostic code, e.g. `kendall explain E0302`
     Explain {
         /// The code, such as E0302
@@ -175,6 +189,11 @@ fn main() -> ExitCode {
             color,
         } => check(&files, format, deny_warnings, emit, color),
         Command::Explain { code } => explain(&code),
+        Command::Fmt {
+            files,
+            check,
+            color,
+        } => cli::fmt::run(&files, check, color),
         Command::Compare {
             a,
             b,
