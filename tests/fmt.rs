@@ -217,6 +217,89 @@ fn empty_and_comment_only_files() {
     assert_eq!(fmt("\n\n// a\n\n\n/* b */  // c\n"), "// a\n\n/* b */\n// c\n");
 }
 
+// ------------------------------------------------------------------- the command
+
+fn kendall(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kendall"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kendall-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const UNFORMATTED: &str = "system s { service api { time exp(1ms) } // api\n}\n";
+const FORMATTED: &str = "system s {\n  service api { time exp(1ms) }  // api\n}\n";
+
+#[test]
+fn check_prints_a_diff_and_exits_one_changing_nothing() {
+    let path = scratch("check.arch", UNFORMATTED);
+    let p = path.to_str().unwrap();
+    let o = kendall(&["fmt", "--check", p], b"");
+    assert_eq!(o.status.code(), Some(1));
+    let diff = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        diff,
+        format!(
+            "--- {p}\n+++ {p} (formatted)\n@@ -1,2 +1,3 @@\n\
+             -system s {{ service api {{ time exp(1ms) }} // api\n\
+             +system s {{\n\
+             +  service api {{ time exp(1ms) }}  // api\n \
+             }}\n"
+        )
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "1 file would be reformatted\n");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), UNFORMATTED);
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_then_has_nothing_to_do() {
+    let path = scratch("rewrite.arch", UNFORMATTED);
+    let p = path.to_str().unwrap();
+    let o = kendall(&["fmt", p], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), FORMATTED);
+    let o = kendall(&["fmt", "--check", p], b"");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn a_file_with_a_syntax_error_is_left_alone() {
+    let broken = "system s { service api { cpu } }\n";
+    let path = scratch("broken.arch", broken);
+    let o = kendall(&["fmt", path.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("E0101"), "{err}");
+    assert!(err.contains("has syntax errors: not formatted"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+}
+
+#[test]
+fn stdin_is_formatted_to_stdout() {
+    let o = kendall(&["fmt", "-"], UNFORMATTED.as_bytes());
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), FORMATTED);
+    let o = kendall(&["fmt", "--check", "-"], FORMATTED.as_bytes());
+    assert_eq!(o.status.code(), Some(0));
+    let o = kendall(&["fmt", "-", "x.arch"], b"");
+    assert_eq!(o.status.code(), Some(2));
+}
+
 // ------------------------------------------------------------------- re-spacing property
 
 /// Where whitespace sits between two tokens, and what a re-spacing may put there instead
@@ -350,6 +433,7 @@ proptest! {
             last = end;
         }
         respaced.push_str(&text[last..]);
+        prop_assert_ne!(&respaced, text);
         let got = kendall::format::format(FileId(0), &respaced);
         prop_assert!(got.is_ok(), "{name} re-spaced does not parse:\n{respaced}");
         prop_assert_eq!(got.unwrap(), fmt(text), "{} re-spaced:\n{}", name, respaced);
