@@ -43,6 +43,7 @@
 pub mod check;
 pub mod compare;
 pub mod diagnostics;
+pub mod draw;
 pub mod format;
 pub mod model;
 pub mod queueing;
