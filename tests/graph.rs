@@ -67,6 +67,17 @@ fn svg_snapshots() {
 }
 
 #[test]
+fn svg_is_the_same_bytes_every_time() {
+    for (name, model) in examples() {
+        let drawing = Drawing::new(&model, None);
+        let first = svg::render(&drawing);
+        for _ in 0..4 {
+            assert_eq!(svg::render(&drawing), first, "{name}");
+        }
+    }
+}
+
+#[test]
 fn heat_snapshots() {
     // The predictor's replicas and utilisation at the design's lower bounds.
     for (name, model) in examples() {

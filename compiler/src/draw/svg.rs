@@ -62,9 +62,31 @@ pub fn render(d: &Drawing) -> String {
     if !d.nodes.is_empty() {
         graph.do_it(false, false, false, &mut svg);
     }
-    let mut out = svg.finalize();
+    let mut out = sorted_styles(svg.finalize());
     if !out.ends_with('\n') {
         out.push('\n');
     }
+    out
+}
+
+/// layout-rs writes its font classes from a `HashMap`, in an order that changes from run to
+/// run; sorting the `<style>` block's lines makes the output the same bytes every time.
+fn sorted_styles(svg: String) -> String {
+    let (Some(open), Some(close)) = (svg.find("<style>\n"), svg.find("</style>")) else {
+        return svg;
+    };
+    let body = open + "<style>\n".len();
+    if close < body {
+        return svg;
+    }
+    let mut lines: Vec<&str> = svg[body..close].lines().collect();
+    lines.sort_unstable();
+    let mut out = String::with_capacity(svg.len());
+    out.push_str(&svg[..body]);
+    for l in lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.push_str(&svg[close..]);
     out
 }
