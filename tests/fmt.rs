@@ -50,7 +50,11 @@ fn examples() -> Vec<(String, String)> {
     files
         .iter()
         .map(|p| {
-            let name = p.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+            let name = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (name, std::fs::read_to_string(p).unwrap())
         })
         .collect()
@@ -108,7 +112,9 @@ fn every_design_round_trips() {
     // The fixtures of syntax errors are the only designs that do not parse.
     assert!(formatted >= 90, "only {formatted} designs formatted");
     assert!(
-        skipped.iter().all(|s| s.starts_with("tests/fixtures/errors/")),
+        skipped
+            .iter()
+            .all(|s| s.starts_with("tests/fixtures/errors/")),
         "{skipped:?}"
     );
 }
@@ -214,7 +220,10 @@ fn a_syntax_error_is_refused_with_the_parser_diagnostic() {
 fn empty_and_comment_only_files() {
     assert_eq!(fmt(""), "");
     assert_eq!(fmt(" \n\n"), "");
-    assert_eq!(fmt("\n\n// a\n\n\n/* b */  // c\n"), "// a\n\n/* b */\n// c\n");
+    assert_eq!(
+        fmt("\n\n// a\n\n\n/* b */  // c\n"),
+        "// a\n\n/* b */\n// c\n"
+    );
 }
 
 // ------------------------------------------------------------------- the command
@@ -261,7 +270,10 @@ fn check_prints_a_diff_and_exits_one_changing_nothing() {
              }}\n"
         )
     );
-    assert_eq!(String::from_utf8_lossy(&o.stderr), "1 file would be reformatted\n");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "1 file would be reformatted\n"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), UNFORMATTED);
 }
 
@@ -270,7 +282,12 @@ fn fmt_rewrites_in_place_and_then_has_nothing_to_do() {
     let path = scratch("rewrite.arch", UNFORMATTED);
     let p = path.to_str().unwrap();
     let o = kendall(&["fmt", p], b"");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), FORMATTED);
     let o = kendall(&["fmt", "--check", p], b"");
     assert_eq!(o.status.code(), Some(0));
@@ -385,8 +402,7 @@ fn gaps(text: &str) -> Vec<(usize, usize, Gap)> {
             continue;
         }
         // An empty spot after punctuation, where a space may appear.
-        if punct(b[i]) && i + 1 < b.len() && !b[i + 1].is_ascii_whitespace() && !comment_at(i + 1)
-        {
+        if punct(b[i]) && i + 1 < b.len() && !b[i + 1].is_ascii_whitespace() && !comment_at(i + 1) {
             out.push((i + 1, i + 1, Gap::Free { may_vanish: true }));
         }
         i += 1;
@@ -402,7 +418,9 @@ fn respace(gap: Gap, pick: &mut impl FnMut() -> u8) -> String {
             .collect()
     };
     match gap {
-        Gap::Blank => format!("{}\n\n{}", spaces(pick), spaces(pick)).repeat(1 + (pick() % 2) as usize),
+        Gap::Blank => {
+            format!("{}\n\n{}", spaces(pick), spaces(pick)).repeat(1 + (pick() % 2) as usize)
+        }
         Gap::Newline(true) => format!("{}\n{}", spaces(pick), spaces(pick)),
         Gap::Newline(false) | Gap::Unit => spaces(pick),
         Gap::Free { may_vanish } => match pick() % 4 {

@@ -45,7 +45,10 @@ fn expected_counts(model: &Model) -> (usize, usize) {
 #[test]
 fn dot_snapshots() {
     for (name, model) in examples() {
-        insta::assert_snapshot!(format!("{name}.dot"), dot::render(&Drawing::new(&model, None)));
+        insta::assert_snapshot!(
+            format!("{name}.dot"),
+            dot::render(&Drawing::new(&model, None))
+        );
     }
 }
 
@@ -62,7 +65,10 @@ fn mermaid_snapshots() {
 #[test]
 fn svg_snapshots() {
     for (name, model) in examples() {
-        insta::assert_snapshot!(format!("{name}.svg"), svg::render(&Drawing::new(&model, None)));
+        insta::assert_snapshot!(
+            format!("{name}.svg"),
+            svg::render(&Drawing::new(&model, None)).unwrap()
+        );
     }
 }
 
@@ -70,9 +76,9 @@ fn svg_snapshots() {
 fn svg_is_the_same_bytes_every_time() {
     for (name, model) in examples() {
         let drawing = Drawing::new(&model, None);
-        let first = svg::render(&drawing);
+        let first = svg::render(&drawing).unwrap();
         for _ in 0..4 {
-            assert_eq!(svg::render(&drawing), first, "{name}");
+            assert_eq!(svg::render(&drawing).unwrap(), first, "{name}");
         }
     }
 }
@@ -92,7 +98,9 @@ fn heat_snapshots() {
 /// Parses DOT with layout-rs's parser (a reader written apart from our writer).
 fn parse_dot(text: &str) -> layout::gv::parser::ast::Graph {
     let mut parser = layout::gv::DotParser::new(text);
-    parser.process().unwrap_or_else(|e| panic!("not DOT: {e}\n{text}"))
+    parser
+        .process()
+        .unwrap_or_else(|e| panic!("not DOT: {e}\n{text}"))
 }
 
 #[test]
@@ -125,7 +133,12 @@ fn dot_parses_with_a_node_per_service_and_an_edge_per_call() {
         }
         // Async calls are dashed, entries bold, the rest plain.
         for (e, drawn) in edges.iter().zip(&drawing.edges) {
-            let style = e.list.list.iter().find(|(k, _)| k == "style").map(|s| s.1.as_str());
+            let style = e
+                .list
+                .list
+                .iter()
+                .find(|(k, _)| k == "style")
+                .map(|s| s.1.as_str());
             let want = match drawn.style {
                 EdgeStyle::Sync => None,
                 EdgeStyle::Async => Some("dashed"),
@@ -164,7 +177,7 @@ fn user_text_is_escaped_in_every_format() {
         "{line}"
     );
 
-    let s = svg::render(&drawing);
+    let s = svg::render(&drawing).unwrap();
     let doc = roxmltree::Document::parse(&s).expect("well-formed xml");
     let text: String = doc
         .descendants()
@@ -192,8 +205,16 @@ fn mermaid_has_a_node_per_service_and_an_edge_per_call() {
             .count();
         let count = |arrow: &str| body.iter().filter(|l| l.contains(arrow)).count();
         assert_eq!(nodes, want_nodes, "{name}");
-        assert_eq!(count(" --> ") + count(" -->|") + count(" -.->") + count(" ==>"), want_edges, "{name}");
-        let asyncs = drawing.edges.iter().filter(|e| e.style == EdgeStyle::Async).count();
+        assert_eq!(
+            count(" --> ") + count(" -->|") + count(" -.->") + count(" ==>"),
+            want_edges,
+            "{name}"
+        );
+        let asyncs = drawing
+            .edges
+            .iter()
+            .filter(|e| e.style == EdgeStyle::Async)
+            .count();
         assert_eq!(count(" -.->"), asyncs, "{name}");
         assert_eq!(count(" ==>"), model.workloads.len(), "{name}");
     }
@@ -203,7 +224,7 @@ fn mermaid_has_a_node_per_service_and_an_edge_per_call() {
 fn svg_is_xml_with_a_shape_per_node_and_a_path_per_edge() {
     for (name, model) in examples() {
         let drawing = Drawing::new(&model, None);
-        let text = svg::render(&drawing);
+        let text = svg::render(&drawing).unwrap();
         let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(doc.root_element().tag_name().name(), "svg");
         let count = |tag: &str| {
@@ -220,7 +241,11 @@ fn svg_is_xml_with_a_shape_per_node_and_a_path_per_edge() {
             .filter_map(|n| n.text())
             .collect();
         for s in &model.services {
-            assert!(text.contains(&s.name.as_str()), "{name}: {} not drawn", s.name);
+            assert!(
+                text.contains(&s.name.as_str()),
+                "{name}: {} not drawn",
+                s.name
+            );
         }
     }
 }
@@ -239,9 +264,18 @@ fn heat_colours_follow_utilisation() {
     let p = kendall::queueing::predict(&model, &Default::default()).unwrap();
     let d = Drawing::new(&model, Some(&p));
     let ranker = d.nodes.iter().find(|n| n.id == "s:ranker").unwrap();
-    let u = p.services.iter().find(|s| s.name == "ranker").unwrap().utilization.unwrap();
+    let u = p
+        .services
+        .iter()
+        .find(|s| s.name == "ranker")
+        .unwrap()
+        .utilization
+        .unwrap();
     assert_eq!(ranker.fill, Some(heat_colour(Some(u))));
-    assert_eq!(ranker.lines.last().unwrap(), &format!("{:.0}% busy", u * 100.0));
+    assert_eq!(
+        ranker.lines.last().unwrap(),
+        &format!("{:.0}% busy", u * 100.0)
+    );
 }
 
 #[test]
@@ -256,19 +290,67 @@ fn the_command_draws_and_reports_bad_options() {
     };
     let o = run(&["graph", "examples/recsys.arch", "--format", "mermaid"]);
     assert_eq!(o.status.code(), Some(0));
-    let model = &examples().into_iter().find(|(n, _)| n == "recsys").unwrap().1;
+    let model = &examples()
+        .into_iter()
+        .find(|(n, _)| n == "recsys")
+        .unwrap()
+        .1;
     assert_eq!(
         String::from_utf8(o.stdout).unwrap(),
         mermaid::render(&Drawing::new(model, None))
     );
-    let o = run(&["graph", "examples/recsys.arch", "--replicas", "ranker=2", "--load", "1.5x"]);
+    let o = run(&[
+        "graph",
+        "examples/recsys.arch",
+        "--replicas",
+        "ranker=2",
+        "--load",
+        "1.5x",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(out.contains("\"s:ranker\" [label=\"ranker\\n2 replicas"), "{out}");
+    assert!(
+        out.contains("\"s:ranker\" [label=\"ranker\\n2 replicas"),
+        "{out}"
+    );
     let o = run(&["graph", "examples/recsys.arch", "--replicas", "rankr=2"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no service named `rankr`"));
     let o = run(&["graph", "stdlib/ml.arch"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn svg_refuses_a_drawing_too_large_to_lay_out_quickly() {
+    // A chain of 60 services where each also calls the one 7 further on: long edges span
+    // many layers, which layout-rs fills with connectors.
+    let mut design = String::from("system big {\n  workload w { entry s0.x rate 1 rps }\n");
+    for i in 0..60 {
+        let calls: Vec<String> = [i + 1, i + 7]
+            .iter()
+            .filter(|&&j| j < 60)
+            .map(|j| format!("call s{j}.x"))
+            .collect();
+        design += &format!(
+            "  service s{i} {{ endpoint x {{ time exp(1ms) {} }} }}\n",
+            calls.join(" ")
+        );
+    }
+    design += "}\n";
+    let compiled = kendall::compile(
+        "big.arch",
+        design.as_bytes(),
+        &kendall::resolve::MemoryLoader::new(),
+    );
+    let model = compiled.model.expect("the chain compiles");
+    let drawing = Drawing::new(&model, None);
+    // 61 nodes; 59 edges one layer long, 53 seven layers long, the entry one.
+    assert_eq!(svg::layout_size(&drawing), 61 + 59 + 53 * 7 + 1);
+    assert_eq!(svg::render(&drawing), Err(svg::TooLarge { size: 492 }));
+    // The examples are far below the limit.
+    for (name, model) in examples() {
+        let size = svg::layout_size(&Drawing::new(&model, None));
+        assert!(size < svg::MAX_LAYOUT / 4, "{name}: {size}");
+    }
 }

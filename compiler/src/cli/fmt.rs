@@ -1,6 +1,6 @@
 //! `kendall fmt`: rewrites designs in the canonical layout (see docs/fmt.md).
 
-use crate::{EXIT_DESIGN, EXIT_USAGE, render_options, Color};
+use crate::{Color, EXIT_DESIGN, EXIT_USAGE, render_options};
 use kendall::diagnostics;
 use kendall::source::SourceMap;
 use std::io::{Read, Write};
@@ -109,14 +109,17 @@ fn one(file: &str, check: bool, color: Color) -> Outcome {
 fn from_stdin(check: bool, color: Color) -> ExitCode {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
-        eprintln!("error: cannot read stdin: {}", kendall::resolve::io_reason(&e));
+        eprintln!(
+            "error: cannot read stdin: {}",
+            kendall::resolve::io_reason(&e)
+        );
         return ExitCode::from(EXIT_USAGE);
     }
-    let (before, after) = match decode("<stdin>", bytes).and_then(|t| formatted("<stdin>", t, color))
-    {
-        Ok(pair) => pair,
-        Err(code) => return ExitCode::from(code),
-    };
+    let (before, after) =
+        match decode("<stdin>", bytes).and_then(|t| formatted("<stdin>", t, color)) {
+            Ok(pair) => pair,
+            Err(code) => return ExitCode::from(code),
+        };
     if check {
         if before == after {
             return ExitCode::SUCCESS;

@@ -84,7 +84,21 @@ pub fn run(file: &str, args: &GraphArgs) -> ExitCode {
     let text = match args.format {
         GraphFormat::Dot => kendall::draw::dot::render(&drawing),
         GraphFormat::Mermaid => kendall::draw::mermaid::render(&drawing),
-        GraphFormat::Svg => kendall::draw::svg::render(&drawing),
+        GraphFormat::Svg => {
+            match kendall::draw::svg::render(&drawing) {
+                Ok(svg) => svg,
+                Err(e) => {
+                    return crate::usage(
+                    &format!(
+                        "`{file}` is too large for the built-in svg layout ({} layout elements, at most {})",
+                        e.size,
+                        kendall::draw::svg::MAX_LAYOUT
+                    ),
+                    Some("draw it with `--format dot` and render that with Graphviz: `| dot -Tsvg`".into()),
+                );
+                }
+            }
+        }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS

@@ -85,7 +85,10 @@ pub const HEAT: [(f64, &str); 5] = [
 pub fn heat_colour(utilization: Option<f64>) -> &'static str {
     match utilization {
         None => "#eeeeee",
-        Some(u) => HEAT.iter().find(|(up, _)| u < *up).map_or(HEAT[4].1, |b| b.1),
+        Some(u) => HEAT
+            .iter()
+            .find(|(up, _)| u < *up)
+            .map_or(HEAT[4].1, |b| b.1),
     }
 }
 
@@ -94,7 +97,12 @@ impl Drawing {
     /// utilisation, and are coloured by it.
     pub fn new(model: &Model, prediction: Option<&Prediction>) -> Drawing {
         let service_index = |name: &str| {
-            model.workloads.len() + model.services.iter().position(|s| s.name == name).unwrap_or(0)
+            model.workloads.len()
+                + model
+                    .services
+                    .iter()
+                    .position(|s| s.name == name)
+                    .unwrap_or(0)
         };
         let mut nodes = Vec::new();
         let mut edges = Vec::new();

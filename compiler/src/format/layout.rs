@@ -27,7 +27,8 @@ pub fn render(src: &str, lines: &[Line], comments: &[Comment]) -> String {
     let mut last_end = 0; // the source offset just after what was placed last
     // Whether a blank line goes before a thing that starts at `start` in the source.
     let blank_before = |out: &[Out], last_end: usize, start: usize, closing: bool| {
-        let after_open = matches!(out.last(), Some(Out::Code { line, .. }) if line.kind == Kind::Open);
+        let after_open =
+            matches!(out.last(), Some(Out::Code { line, .. }) if line.kind == Kind::Open);
         !out.is_empty()
             && !after_open
             && !closing
