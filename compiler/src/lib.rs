@@ -44,6 +44,8 @@ pub mod check;
 pub mod compare;
 pub mod diagnostics;
 pub mod generate;
+pub mod draw;
+pub mod format;
 pub mod model;
 pub mod queueing;
 pub mod report;

@@ -3,6 +3,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cli;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use kendall::diagnostics::{self, RenderOptions, codes};
 use kendall::resolve::FsLoader;
@@ -199,6 +201,38 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Rewrite designs in the canonical layout, keeping comments (see docs/fmt.md)
+    Fmt {
+        /// The `.arch` files to format, or `-` to format stdin to stdout
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Change nothing: print a diff and exit with 1 if any file is not formatted
+        #[arg(long)]
+        check: bool,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Draw services, calls and workloads as DOT, Mermaid or SVG (see docs/graph.md)
+    Graph {
+        /// The `.arch` design
+        file: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = cli::graph::GraphFormat::Dot)]
+        format: cli::graph::GraphFormat,
+        /// Colour services by predicted utilisation (implied by `--load` and `--replicas`)
+        #[arg(long)]
+        heat: bool,
+        /// Scale every workload for the heat colours, e.g. `1.5x`
+        #[arg(long)]
+        load: Option<String>,
+        /// Replicas per service for the heat colours: `api=4,ranker=2`
+        #[arg(long)]
+        replicas: Option<String>,
+        /// When to colour diagnostics
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Print the page that explains a diagnostic code, e.g. `kendall explain E0302`
     Explain {
         /// The code, such as E0302
@@ -271,6 +305,28 @@ fn main() -> ExitCode {
             force,
             color,
         }),
+        Command::Fmt {
+            files,
+            check,
+            color,
+        } => cli::fmt::run(&files, check, color),
+        Command::Graph {
+            file,
+            format,
+            heat,
+            load,
+            replicas,
+            color,
+        } => cli::graph::run(
+            &file,
+            &cli::graph::GraphArgs {
+                format,
+                heat,
+                load,
+                replicas,
+                color,
+            },
+        ),
         Command::Compare {
             a,
             b,

@@ -1,0 +1,2 @@
+pub mod fmt;
+pub mod graph;
