@@ -12,19 +12,15 @@ use crate::queueing::phmc::{PhMc, PhaseType};
 use crate::queueing::qna::Station;
 use crate::queueing::service_time::Dist;
 use crate::queueing::traffic::Traffic;
-use std::collections::BTreeMap;
 
 impl<'m> Predictor<'m> {
     /// Builds (once) the station of service `name`.
     pub(super) fn station(&mut self, name: &'m str) -> Wait {
-        if let Some((w, _)) = self.stations.get(name) {
+        let (id, s) = self.find(name);
+        if let Some((w, _)) = &self.stations[id] {
             return w.clone();
         }
-        let s = self.service(name);
-        let load = self
-            .traffic
-            .service(name)
-            .expect("every service has a load");
+        let load = &self.traffic.services[id];
         let rate = load.rate_per_shard;
         let mut out = ServicePrediction {
             name: s.name.clone(),
@@ -63,7 +59,7 @@ impl<'m> Predictor<'m> {
                 );
             }
         }
-        self.stations.insert(name, (wait.clone(), out));
+        self.stations[id] = Some((wait.clone(), out));
         wait
     }
 
@@ -74,7 +70,8 @@ impl<'m> Predictor<'m> {
         out: &mut ServicePrediction,
     ) -> Wait {
         let replicas = out.replicas.unwrap_or(1);
-        let load = self.traffic.service(&s.name);
+        let id = self.find(&s.name).0;
+        let load = self.traffic.services.get(id);
         // A pure forwarder (`const(0ms)`) has no own work, but a blocking one still holds a
         // worker for its downstream calls.
         let mut mean = load.and_then(|l| l.mean_service_s).unwrap_or(0.0);
@@ -89,7 +86,7 @@ impl<'m> Predictor<'m> {
             out.utilization = Some(0.0);
             return Wait::None;
         }
-        let upstream_ca2 = self.arrival_scv.get(&s.name).copied().unwrap_or(1.0);
+        let upstream_ca2 = self.arrival_scv.get(id).copied().unwrap_or(1.0);
         let (queues, servers, arrivals, ca2) = match s.balance {
             Balance::Shared | Balance::LeastRequest => {
                 (1, replicas * s.workers, rate, upstream_ca2)
@@ -253,8 +250,8 @@ impl<'m> Predictor<'m> {
                     Some((total, acc)) => (total + w, l.mix(w / (total + w), &acc)),
                 });
             };
-            for e in &s.endpoints {
-                let load = self.traffic.endpoint(&s.name, &e.name)?;
+            for (k, e) in s.endpoints.iter().enumerate() {
+                let load = self.endpoint_load(s, k);
                 if let Some(c) = &e.cache {
                     add(load.rate - load.miss_rate, &c.hit_time);
                 }
@@ -422,16 +419,12 @@ impl Queue {
 
 /// Each service as QNA sees it: servers, utilisation and service SCV from its own work (a
 /// blocking worker's downstream time is left out here), or its batch size.
-pub(super) fn qna_stations(
-    model: &Model,
-    t: &Traffic,
-    options: &Options,
-) -> BTreeMap<String, Station> {
+pub(super) fn qna_stations(model: &Model, t: &Traffic, options: &Options) -> Vec<Station> {
     model
         .services
         .iter()
-        .map(|s| {
-            let load = t.service(&s.name).expect("every service has a load");
+        .zip(&t.services)
+        .map(|(s, load)| {
             let replicas = s
                 .replicas
                 .map(|r| (*options.replicas.get(&s.name).unwrap_or(&r.min)).max(1));
@@ -480,7 +473,7 @@ pub(super) fn qna_stations(
                 }
                 _ => Station::PassThrough,
             };
-            (s.name.clone(), station)
+            station
         })
         .collect()
 }
