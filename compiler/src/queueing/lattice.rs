@@ -259,6 +259,12 @@ impl Compact {
         self.view().quantile(p)
     }
 
+    /// The `p`-quantile as [`Compact::quantile`] gives it, if the body's mass reaches `p`:
+    /// then a prefix of a lattice's body gives the same quantile as the whole lattice.
+    pub fn quantile_in_body(&self, p: f64) -> Option<f64> {
+        quantile_of(self.step, self.body.iter().copied().enumerate(), p)
+    }
+
     /// The distribution of the sum of two independent times.
     pub fn convolve(&self, other: &Compact) -> Compact {
         self.view().convolve(other.view(), None)
@@ -373,20 +379,8 @@ impl View<'_> {
     fn quantile(self, p: f64) -> f64 {
         let last = self.points - 1;
         let masses = self.body.iter().copied().enumerate();
-        let mut below = 0.0;
-        for (i, mass) in masses.chain([(last, self.overflow)]) {
-            let upto = below + mass;
-            if upto >= p {
-                if i == 0 || mass == 0.0 {
-                    return i as f64 * self.step;
-                }
-                // Spread the point's mass over the half-cells around it.
-                let within = (p - below) / mass;
-                return (i as f64 - 0.5 + within) * self.step;
-            }
-            below = upto;
-        }
-        last as f64 * self.step
+        quantile_of(self.step, masses.chain([(last, self.overflow)]), p)
+            .unwrap_or(last as f64 * self.step)
     }
 
     /// The sum of two independent times; `spectra` keeps the Fourier transforms of `self`
@@ -558,6 +552,25 @@ impl View<'_> {
         }
         self.with(cdf, (1.0 - below).max(0.0))
     }
+}
+
+/// The `p`-quantile of the points (index, mass) in order, interpolating linearly between
+/// lattice points; `None` if their mass does not reach `p`.
+fn quantile_of(step: f64, masses: impl Iterator<Item = (usize, f64)>, p: f64) -> Option<f64> {
+    let mut below = 0.0;
+    for (i, mass) in masses {
+        let upto = below + mass;
+        if upto >= p {
+            if i == 0 || mass == 0.0 {
+                return Some(i as f64 * step);
+            }
+            // Spread the point's mass over the half-cells around it.
+            let within = (p - below) / mass;
+            return Some((i as f64 - 0.5 + within) * step);
+        }
+        below = upto;
+    }
+    None
 }
 
 /// Σ xᵢ, in four interleaved partial sums: a fixed order (so the same bits on every run), and

@@ -76,12 +76,7 @@ pub fn arrival_scv(model: &Model, traffic: &Traffic, load: f64, stations: &[Stat
             each_call(&e.steps, &mut |c| {
                 let share = (l.miss_rate * c.probability / departures).min(1.0);
                 if share > 0.0 {
-                    flows.push((
-                        from,
-                        ids[c.service.as_str()],
-                        share,
-                        c.times as f64 * bunch,
-                    ));
+                    flows.push((from, ids[c.service.as_str()], share, c.times as f64 * bunch));
                 }
             });
         }
