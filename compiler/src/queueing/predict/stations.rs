@@ -530,7 +530,7 @@ pub(super) fn qna_stations(model: &Model, t: &Traffic, options: &Options) -> Vec
                 }
                 _ => None,
             });
-            let station = match (
+            match (
                 s.kind,
                 replicas,
                 batching,
@@ -568,8 +568,7 @@ pub(super) fn qna_stations(model: &Model, t: &Traffic, options: &Options) -> Vec
                     }
                 }
                 _ => Station::PassThrough,
-            };
-            station
+            }
         })
         .collect()
 }
@@ -603,7 +602,8 @@ mod tests {
         };
         let constant = ServiceTime::Const { value_s: 0.001 };
         let exp = ServiceTime::Exp { mean_s: 0.003 };
-        let cases: [(&[(f64, &ServiceTime)], Option<(f64, f64)>, f64); 5] = [
+        type Case<'a> = (&'a [(f64, &'a ServiceTime)], Option<(f64, f64)>, f64);
+        let cases: [Case; 5] = [
             (&[(1.0, &lognormal)], Some((0.6, 0.004)), 0.125 / 4096.0),
             (&[(1.0, &lognormal)], None, 0.1 / 4096.0),
             (
