@@ -179,16 +179,17 @@ impl Compact {
         let first = first.min(last);
         // Room for the overflow point too, should the lattice be expanded.
         let mut body = Vec::with_capacity(points);
-        body.resize(last, 0.0);
+        // Below `first`, all mass on `first` (filled in by the first block).
+        body.resize(first, 0.0);
         let mut below = 0.0f64;
         // In blocks: first the CDF values, which do not depend on each other (so the processor
-        // overlaps their evaluation), then their differences.
+        // overlaps their evaluation), then their differences. Only the blocks reached are
+        // written: most discretisations stop far short of the grid's end.
         const BLOCK: usize = 64;
         for start in (first..last).step_by(BLOCK) {
-            let block = &mut body[start..last.min(start + BLOCK)];
-            for (j, upper) in block.iter_mut().enumerate() {
-                *upper = cdf(start + j);
-            }
+            let end = last.min(start + BLOCK);
+            body.extend((start..end).map(&mut cdf));
+            let block = &mut body[start..end];
             for (j, mass) in block.iter_mut().enumerate() {
                 let upper = *mass;
                 if upper >= 1.0 - TAIL {
@@ -256,6 +257,12 @@ impl Compact {
     /// The `p`-quantile, interpolating linearly between lattice points.
     pub fn quantile(&self, p: f64) -> f64 {
         self.view().quantile(p)
+    }
+
+    /// The `p`-quantile as [`Compact::quantile`] gives it, if the body's mass reaches `p`:
+    /// then a prefix of a lattice's body gives the same quantile as the whole lattice.
+    pub fn quantile_in_body(&self, p: f64) -> Option<f64> {
+        quantile_of(self.step, self.body.iter().copied().enumerate(), p)
     }
 
     /// The distribution of the sum of two independent times.
@@ -372,20 +379,8 @@ impl View<'_> {
     fn quantile(self, p: f64) -> f64 {
         let last = self.points - 1;
         let masses = self.body.iter().copied().enumerate();
-        let mut below = 0.0;
-        for (i, mass) in masses.chain([(last, self.overflow)]) {
-            let upto = below + mass;
-            if upto >= p {
-                if i == 0 || mass == 0.0 {
-                    return i as f64 * self.step;
-                }
-                // Spread the point's mass over the half-cells around it.
-                let within = (p - below) / mass;
-                return (i as f64 - 0.5 + within) * self.step;
-            }
-            below = upto;
-        }
-        last as f64 * self.step
+        quantile_of(self.step, masses.chain([(last, self.overflow)]), p)
+            .unwrap_or(last as f64 * self.step)
     }
 
     /// The sum of two independent times; `spectra` keeps the Fourier transforms of `self`
@@ -397,9 +392,9 @@ impl View<'_> {
         if !a.is_empty() && !b.is_empty() {
             // Everything past the grid lands on the last point, so only the body is computed.
             let len = (a.len() + b.len() - 1).min(self.points - 1);
-            out = vec![0.0; len];
             let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
             if direct_is_cheaper(short.len(), long.len()) {
+                out = vec![0.0; len];
                 for (i, &s) in short.iter().enumerate().take(len) {
                     let reach = (len - i).min(long.len());
                     for (o, &l) in out[i..i + reach].iter_mut().zip(&long[..reach]) {
@@ -408,9 +403,11 @@ impl View<'_> {
                 }
             } else {
                 let size = (a.len() + b.len() - 1).next_power_of_two().max(4);
+                // Every point is written: no zeroing first.
+                out = Vec::with_capacity(len);
                 match spectra {
-                    Some(spectra) => fft_convolve(&spectra.get(a, size), b, &mut out),
-                    None => fft_convolve(&real_spectrum(a, size), b, &mut out),
+                    Some(spectra) => fft_convolve(&spectra.get(a, size), b, len, &mut out),
+                    None => fft_convolve(&real_spectrum(a, size), b, len, &mut out),
                 }
             }
             let kept = fold_tail(&mut out);
@@ -442,7 +439,6 @@ impl View<'_> {
             (x.len() + beyond.max(0.0) as usize + 2).min(self.points)
         };
         let mut out = Vec::with_capacity(room);
-        out.resize(x.len(), 0.0);
         // tail[i] = Σ_{k≥1} rᵏ·x[i−k] = r·(x[i−1] + tail[i−1]). In blocks of B points,
         // tail[i+k] = r^{k+1}·tail[i−1] + s_k, where s_k comes from the block's own points: the
         // chain from block to block is one multiply-add, and the s_k of different blocks are
@@ -454,7 +450,7 @@ impl View<'_> {
         }
         let mut tail = 0.0;
         let mut previous = 0.0;
-        for (xs, out) in x.chunks_exact(B).zip(out.chunks_exact_mut(B)) {
+        for xs in x.chunks_exact(B) {
             let mut s = [0.0; B];
             let mut within = 0.0;
             let mut before = previous;
@@ -463,16 +459,18 @@ impl View<'_> {
                 *s = within;
                 before = x;
             }
-            for (((o, &x), &s), &power) in out.iter_mut().zip(xs).zip(&s).zip(&powers) {
+            let mut block = [0.0; B];
+            for (((o, &x), &s), &power) in block.iter_mut().zip(xs).zip(&s).zip(&powers) {
                 *o = at_zero * x + c * (power * tail + s);
             }
+            out.extend_from_slice(&block);
             tail = powers[B - 1] * tail + s[B - 1];
             previous = xs[B - 1];
         }
-        for i in x.len() / B * B..x.len() {
+        for &x in &x[x.len() / B * B..] {
             tail = r * (previous + tail);
-            previous = x[i];
-            out[i] = at_zero * previous + c * tail;
+            previous = x;
+            out.push(at_zero * previous + c * tail);
         }
         // Past the support the result is geometric: stop once what is left, c·tail·(r + r² +
         // …), is below TAIL, and put it on the point reached.
@@ -554,6 +552,25 @@ impl View<'_> {
         }
         self.with(cdf, (1.0 - below).max(0.0))
     }
+}
+
+/// The `p`-quantile of the points (index, mass) in order, interpolating linearly between
+/// lattice points; `None` if their mass does not reach `p`.
+fn quantile_of(step: f64, masses: impl Iterator<Item = (usize, f64)>, p: f64) -> Option<f64> {
+    let mut below = 0.0;
+    for (i, mass) in masses {
+        let upto = below + mass;
+        if upto >= p {
+            if i == 0 || mass == 0.0 {
+                return Some(i as f64 * step);
+            }
+            // Spread the point's mass over the half-cells around it.
+            let within = (p - below) / mass;
+            return Some((i as f64 - 0.5 + within) * step);
+        }
+        below = upto;
+    }
+    None
 }
 
 /// Σ xᵢ, in four interleaved partial sums: a fixed order (so the same bits on every run), and
@@ -700,14 +717,14 @@ fn forward(
     }));
 }
 
-/// The first `out.len()` points of the linear convolution of the sequence whose transform at
+/// Pushes onto `out` the first `len` points of the linear convolution of the sequence whose transform at
 /// `2·(spectrum.len() − 1)` points is `spectrum` (see [`real_spectrum`]) with `b`: the
 /// product of the transforms, transformed back at half size. The result is real, so with
 /// C_k = E_k + w^k·O_k and C_{k+half} = E_k − w^k·O_k (w = e^{−2πi/size}), the inverse of
 /// E + i·O holds its even points in the real parts and its odd points in the imaginary ones.
 /// Both the transform of `b` and that of the product are read from pairs of points k and
 /// half − k, so one pass over the pairs, in place, goes from the one to the other.
-fn fft_convolve(spectrum: &[Complex<f64>], b: &[f64], out: &mut [f64]) {
+fn fft_convolve(spectrum: &[Complex<f64>], b: &[f64], len: usize, out: &mut Vec<f64>) {
     let half = spectrum.len() - 1;
     let size = 2 * half;
     FFT.with(|cache| {
@@ -755,11 +772,12 @@ fn fft_convolve(spectrum: &[Complex<f64>], b: &[f64], out: &mut [f64]) {
         plan.inverse.process_with_scratch(buffer, scratch);
         // Rounding dust below 0 is clipped.
         let scale = 1.0 / half as f64;
-        for (pair, y) in out.chunks_mut(2).zip(buffer.iter()) {
-            pair[0] = (y.re * scale).max(0.0);
-            if let Some(odd) = pair.get_mut(1) {
-                *odd = (y.im * scale).max(0.0);
-            }
+        for y in &buffer[..len / 2] {
+            out.push((y.re * scale).max(0.0));
+            out.push((y.im * scale).max(0.0));
+        }
+        if len % 2 == 1 {
+            out.push((buffer[len / 2].re * scale).max(0.0));
         }
     });
 }

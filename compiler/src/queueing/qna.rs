@@ -15,7 +15,7 @@
 use super::traffic::Traffic;
 use crate::model::graph::each_call;
 use crate::model::{Arrivals, Model};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 /// What QNA needs to know of one station.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,35 +32,42 @@ pub enum Station {
     PassThrough,
 }
 
-/// The arrival SCV of every service (per shard: each shard sees every request).
-pub fn arrival_scv(
-    model: &Model,
-    traffic: &Traffic,
-    load: f64,
-    stations: &BTreeMap<String, Station>,
-) -> BTreeMap<String, f64> {
-    let rate = |name: &str| traffic.service(name).map_or(0.0, |l| l.rate_per_shard);
+/// The arrival SCV of every service (per shard: each shard sees every request), in the model's
+/// order; `stations` is in the model's order too.
+pub fn arrival_scv(model: &Model, traffic: &Traffic, load: f64, stations: &[Station]) -> Vec<f64> {
+    let n = model.services.len();
+    // Services by position: `traffic.services` is in the model's order.
+    let ids: FxHashMap<&str, usize> = (model.services.iter().enumerate())
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let rate = |i: usize| traffic.services.get(i).map_or(0.0, |l| l.rate_per_shard);
     // External flows: (rate, rate × SCV) per service.
-    let mut external: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut external: Vec<(f64, f64)> = vec![(0.0, 0.0); n];
     for w in model.workloads.iter().filter(|w| w.job.is_none()) {
         let scv = match &w.arrivals {
             Arrivals::Poisson => 1.0,
             Arrivals::Bursty { scv } | Arrivals::Trace { scv, .. } => *scv,
             Arrivals::Periodic { .. } => 0.0,
         };
-        let e = external.entry(w.entry.service.as_str()).or_default();
+        let Some(&i) = ids.get(w.entry.service.as_str()) else {
+            continue;
+        };
+        let e = &mut external[i];
         e.0 += w.rate_rps * load;
         e.1 += w.rate_rps * load * scv;
     }
     // Internal flows: (caller, callee, share of the caller's departures, times).
     let mut flows = Vec::new();
-    for s in &model.services {
-        let departures = rate(&s.name);
+    let mut endpoint = 0;
+    for (from, s) in model.services.iter().enumerate() {
+        let first = endpoint;
+        endpoint += s.endpoints.len();
+        let departures = rate(from);
         if departures <= 0.0 {
             continue;
         }
-        for e in &s.endpoints {
-            let Some(l) = traffic.endpoint(&s.name, &e.name) else {
+        for (k, e) in s.endpoints.iter().enumerate() {
+            let Some(l) = traffic.endpoints.get(first + k) else {
                 continue;
             };
             // Every shard makes the call, at the same moments for the same request: a sharded
@@ -69,23 +76,15 @@ pub fn arrival_scv(
             each_call(&e.steps, &mut |c| {
                 let share = (l.miss_rate * c.probability / departures).min(1.0);
                 if share > 0.0 {
-                    flows.push((
-                        s.name.as_str(),
-                        c.service.as_str(),
-                        share,
-                        c.times as f64 * bunch,
-                    ));
+                    flows.push((from, ids[c.service.as_str()], share, c.times as f64 * bunch));
                 }
             });
         }
     }
-    let mut scv: BTreeMap<String, f64> = model
-        .services
-        .iter()
-        .map(|s| (s.name.clone(), 1.0))
-        .collect();
+    let mut scv = vec![1.0; n];
+    let mut next: Vec<(f64, f64)> = vec![(0.0, 0.0); n];
     for _ in 0..200 {
-        let departure = |name: &str, ca2: f64| match stations.get(name) {
+        let departure = |i: usize, ca2: f64| match stations.get(i) {
             Some(Station::Queue {
                 servers,
                 utilization,
@@ -98,28 +97,26 @@ pub fn arrival_scv(
             Some(Station::Batches { batch }) => *batch,
             Some(Station::PassThrough) | None => ca2,
         };
-        let mut next: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-        for (name, &(r, weighted)) in &external {
-            let e = next.entry(name.to_string()).or_default();
-            e.0 += r;
-            e.1 += weighted;
-        }
+        // Per callee: its external flows first, then its callers' in the order of `flows`.
+        next.copy_from_slice(&external);
         for &(from, to, share, times) in &flows {
             let cd2 = departure(from, scv[from]);
             let thinned = share * cd2 + 1.0 - share;
             let flow_rate = rate(from) * share * times;
-            let e = next.entry(to.to_string()).or_default();
+            let e = &mut next[to];
             e.0 += flow_rate;
             e.1 += flow_rate * times * thinned;
         }
         let mut change: f64 = 0.0;
-        for s in &model.services {
-            let value = match next.get(&s.name) {
-                Some(&(r, weighted)) if r > 0.0 => (weighted / r).max(0.0),
-                _ => 1.0,
+        for (i, old) in scv.iter_mut().enumerate() {
+            let (r, weighted) = next[i];
+            let value = if r > 0.0 {
+                (weighted / r).max(0.0)
+            } else {
+                1.0
             };
-            let old = scv.insert(s.name.clone(), value).unwrap_or(1.0);
-            change = change.max((old - value).abs());
+            change = change.max((*old - value).abs());
+            *old = value;
         }
         if change < 1e-12 {
             break;

@@ -24,9 +24,10 @@ impl<'m> Predictor<'m> {
     /// NT(k, ρ) / (H_k · R₁) for the shards of `service`: 1 when it has one shard or no
     /// steady state.
     pub(super) fn fork_ratio(&mut self, service: &'m str) -> f64 {
-        let shards = self.find(service).1.shards;
+        let (id, s) = self.find(service);
         self.station(service);
-        let rho = self.stations[service].1.utilization.unwrap_or(0.0);
+        let built = self.stations[id].as_ref().expect("built above");
+        let (shards, rho) = (s.shards, built.1.utilization.unwrap_or(0.0));
         if shards < 2 || !(0.0..1.0).contains(&rho) {
             return 1.0;
         }

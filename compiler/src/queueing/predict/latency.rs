@@ -441,13 +441,14 @@ impl<'m> Predictor<'m> {
     }
 }
 
-pub(super) fn discretise(t: &ServiceTime, step: f64) -> Lattice {
-    discretise_compact(t, step).into_lattice()
+fn discretise_compact(t: &ServiceTime, step: f64) -> Compact {
+    discretise_points(t, step, POINTS)
 }
 
-fn discretise_compact(t: &ServiceTime, step: f64) -> Compact {
+/// `t` on a grid of `points` points.
+pub(super) fn discretise_points(t: &ServiceTime, step: f64, points: usize) -> Compact {
     match Dist::from_model(t) {
-        Some(d) => d.discretise(step, POINTS),
-        None => Compact::zero(step, POINTS),
+        Some(d) => d.discretise(step, points),
+        None => Compact::zero(step, points),
     }
 }

@@ -179,9 +179,10 @@ struct Predictor<'m> {
     traffic: &'m Traffic,
     options: &'m Options,
     load: f64,
-    stations: BTreeMap<&'m str, (Wait, ServicePrediction)>,
-    /// Arrival SCV per service, propagated through the network (QNA).
-    arrival_scv: BTreeMap<String, f64>,
+    /// Per service (by index), once built.
+    stations: Vec<Option<(Wait, ServicePrediction)>>,
+    /// Arrival SCV per service (by index), propagated through the network (QNA).
+    arrival_scv: Vec<f64>,
     /// Every request workload arrives as a Poisson process.
     all_poisson: bool,
     /// Services that receive `times N` calls or calls from a sharded service, whose arrivals
@@ -212,7 +213,7 @@ impl<'m> Predictor<'m> {
             traffic: t,
             options,
             load,
-            stations: BTreeMap::new(),
+            stations: vec![None; model.services.len()],
             arrival_scv: super::qna::arrival_scv(model, t, load, &qna_stations(model, t, options)),
             all_poisson: model
                 .workloads
@@ -256,7 +257,10 @@ impl<'m> Predictor<'m> {
         let services = model
             .services
             .iter()
-            .map(|s| self.stations[s.name.as_str()].1.clone())
+            .map(|s| {
+                let built = self.stations[self.find(&s.name).0].as_ref();
+                built.expect("every station is built").1.clone()
+            })
             .collect();
         let workloads = model
             .workloads
@@ -305,7 +309,7 @@ impl<'m> Predictor<'m> {
     }
 
     fn service(&self, name: &str) -> &'m Service {
-        self.model.service(name).expect("calls resolve to services")
+        self.find(name).1
     }
 
     fn replicas(&self, s: &Service) -> Option<u32> {
