@@ -72,12 +72,12 @@ fn the_page_draws_one_curve_chart_per_workload_and_a_bar_per_service() {
         let html = render(&m, &inputs(&[0.5, 1.0, 1.5])).unwrap();
         let charts = svgs(&html);
         let requests = m.workloads.iter().filter(|w| w.job.is_none()).count();
-        // The utilisation chart, then one chart per request workload.
-        assert_eq!(charts.len(), 1 + requests, "{path}");
+        // The call graph, the utilisation chart, then one chart per request workload.
+        assert_eq!(charts.len(), 2 + requests, "{path}");
         for svg in &charts {
             roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{path}: {e}"));
         }
-        let bars = roxmltree::Document::parse(&charts[0]).unwrap();
+        let bars = roxmltree::Document::parse(&charts[1]).unwrap();
         let deployed_with_load = kendall::queueing::predict(&m, &Default::default())
             .unwrap()
             .services

@@ -1094,7 +1094,6 @@ fn report_page(
         },
         replicas: replicas_map,
         loads,
-        graph_svg: None,
     };
     let html = match kendall::report::render(model, &inputs) {
         Ok(h) => h,

@@ -1,4 +1,5 @@
-//! `kendall report`: one self-contained HTML page per design: the call graph, the predicted
+//! `kendall report`: one self-contained HTML page per design: the call graph (with utilisation
+//! heat, by `draw`), the predicted
 //! figures, utilisation bars and latency-against-load curves, all inline SVG (no scripts, no
 //! fetched assets).
 
@@ -23,8 +24,6 @@ pub struct Inputs {
     pub replicas_source: String,
     /// The loads of the latency curves.
     pub loads: Vec<f64>,
-    /// The call graph as SVG, when there is one to show.
-    pub graph_svg: Option<String>,
 }
 
 /// Why there is no page.
@@ -49,6 +48,16 @@ pub fn render(model: &Model, inputs: &Inputs) -> Result<String, Error> {
         replicas: inputs.replicas.clone(),
     };
     let p = predict(model, &options).map_err(|d| Error::Prediction(format!("{d:?}")))?;
+    // The call graph with utilisation heat; a drawing too large to lay out is left out.
+    let drawing = crate::draw::Drawing::new(model, Some(&p));
+    let graph = crate::draw::svg::render(&drawing).ok().map(|svg| {
+        // Inline in HTML: no XML declaration.
+        let body = match svg.find("<svg") {
+            Some(i) => svg[i..].to_string(),
+            None => svg,
+        };
+        Value::from_safe_string(body)
+    });
     let curves = sweep::sweep(model, &inputs.replicas, &inputs.loads);
     let latency_charts: Vec<Value> = (curves.workloads.iter())
         .map(|(name, points)| {
@@ -81,7 +90,7 @@ pub fn render(model: &Model, inputs: &Inputs) -> Result<String, Error> {
             system => model.system.clone().unwrap_or_default(),
             file => &inputs.file,
             replicas_source => &inputs.replicas_source,
-            graph => inputs.graph_svg.clone().map(Value::from_safe_string),
+            graph => graph,
             workloads => workload_rows(&p),
             services => service_rows(&p),
             utilization_chart => Value::from_safe_string(charts::utilization_chart(&utilization)),
