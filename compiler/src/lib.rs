@@ -44,6 +44,7 @@ pub mod check;
 pub mod compare;
 pub mod diagnostics;
 pub mod model;
+pub mod plan;
 pub mod queueing;
 pub mod resolve;
 pub mod simulate;
