@@ -102,10 +102,7 @@ pub fn plan(
                 && let Err(e) = std::fs::write(path, plan::to_json_string(p) + "\n")
             {
                 return usage(
-                    &format!(
-                        "cannot write `{path}`: {}",
-                        kendall::resolve::io_reason(&e)
-                    ),
+                    &format!("cannot write `{path}`: {}", kendall::resolve::io_reason(&e)),
                     None,
                 );
             }

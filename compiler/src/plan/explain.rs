@@ -63,6 +63,13 @@ pub enum Reason {
         replicas_max: u32,
         pinned: bool,
     },
+    /// With one zone lost, even at every service's most replicas, a workload overloads
+    /// `services` (or they go down with the zone: `single`, one replica each).
+    ZoneLoss {
+        workload: String,
+        services: Vec<String>,
+        single: bool,
+    },
     Unpriced {
         service: String,
         resource: String,
@@ -185,13 +192,39 @@ impl std::fmt::Display for Reason {
             } => write!(
                 f,
                 "job `{workload}` needs {replicas_needed} replicas of `{service}` to finish within its deadline, {}{replicas_max}; {}",
-                if *pinned { "which is pinned at " } else { "whose range stops at " },
+                if *pinned {
+                    "which is pinned at "
+                } else {
+                    "whose range stops at "
+                },
                 if *pinned {
                     "raise the pin or extend the deadline"
                 } else {
                     "raise its range or extend the deadline"
                 }
             ),
+            Reason::ZoneLoss {
+                workload,
+                services,
+                single,
+            } => {
+                let names = services
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if *single {
+                    write!(
+                        f,
+                        "with one zone lost, `{workload}` loses {names}: one replica goes down with its zone; give it 2 or more (a range or a larger pin)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "with one zone lost and every service at its most replicas, `{workload}` overloads {names}; raise their upper bounds"
+                    )
+                }
+            }
             Reason::Unpriced { service, resource } => write!(
                 f,
                 "service `{service}` uses {resource}, which `pricing` gives no price for: add `{resource} $X/h` to `pricing` or give the service a `cost`"
@@ -238,10 +271,17 @@ pub(super) fn at_top(oracle: &Oracle, top: &Check) -> Vec<Reason> {
             continue;
         }
         let workload = workloads[w];
-        let slo = &workload.slos[s];
-        let best = if zone { top.zone.as_ref() } else { Some(&top.prediction) }
-            .and_then(|p| p.workloads[w].slos.get(s))
-            .map_or(f64::INFINITY, |v| v.predicted_s);
+        let Some(slo) = workload.slos.get(s) else {
+            out.push(zone_loss(oracle, top, workload));
+            continue;
+        };
+        let best = if zone {
+            top.zone.as_ref()
+        } else {
+            Some(&top.prediction)
+        }
+        .and_then(|p| p.workloads[w].slos.get(s))
+        .map_or(f64::INFINITY, |v| v.predicted_s);
         let floor = unloaded.workloads[w]
             .slos
             .get(s)
@@ -322,6 +362,32 @@ pub(super) fn at_top(oracle: &Oracle, top: &Check) -> Vec<Reason> {
         });
     }
     out
+}
+
+/// A workload with no steady state once a zone is lost, at every service's upper bound.
+fn zone_loss(oracle: &Oracle, top: &Check, workload: &crate::model::Workload) -> Reason {
+    let units = oracle.units;
+    match &top.zone {
+        Some(z) => Reason::ZoneLoss {
+            workload: workload.name.clone(),
+            services: z
+                .services
+                .iter()
+                .filter(|s| s.unstable.is_some())
+                .map(|s| s.name.clone())
+                .collect(),
+            single: false,
+        },
+        None => Reason::ZoneLoss {
+            workload: workload.name.clone(),
+            services: units
+                .iter()
+                .filter(|u| !u.job && u.hi < 2)
+                .map(|u| u.name.clone())
+                .collect(),
+            single: true,
+        },
+    }
 }
 
 impl std::fmt::Display for Infeasible {

@@ -28,7 +28,9 @@ pub(super) fn size(model: &Model, units: &mut [Unit]) -> Result<Vec<JobPlan>, Ve
         };
         let deadline_h = job.deadline_s / 3600.0;
         let needed = if per_replica > 0.0 {
-            (job.work / (per_replica * deadline_h) - 1e-9).ceil().max(1.0) as u32
+            (job.work / (per_replica * deadline_h) - 1e-9)
+                .ceil()
+                .max(1.0) as u32
         } else {
             u32::MAX
         };

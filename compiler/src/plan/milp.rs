@@ -165,7 +165,10 @@ impl Limits {
 }
 
 pub(super) enum Outcome {
-    Found { replicas: Vec<u32>, optimal: bool },
+    Found {
+        replicas: Vec<u32>,
+        optimal: bool,
+    },
     /// No vector meets the SLOs within the cluster and budget.
     NoneFits,
 }
@@ -294,7 +297,11 @@ fn solve(
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            let n = if u.free() { ub[i].saturating_sub(lb[i]) } else { 0 };
+            let n = if u.free() {
+                ub[i].saturating_sub(lb[i])
+            } else {
+                0
+            };
             (0..n).map(|_| vars.add(variable().binary())).collect()
         })
         .collect();
@@ -316,7 +323,11 @@ fn solve(
     }
     // Limits: usage at the lower bounds plus what the added replicas use.
     let at_lb = |f: &dyn Fn(&Unit) -> f64| -> f64 {
-        units.iter().zip(lb).map(|(u, &n)| f(u) * f64::from(n)).sum()
+        units
+            .iter()
+            .zip(lb)
+            .map(|(u, &n)| f(u) * f64::from(n))
+            .sum()
     };
     let extra = |f: &dyn Fn(&Unit) -> f64| -> Expression {
         (0..units.len()).map(|i| f(&units[i]) * added(i)).sum()

@@ -60,7 +60,11 @@ pub(super) fn units(model: &Model, options: &PlanOptions) -> Result<Vec<Unit>, R
             name: s.name.clone(),
             lo: lo.max(1),
             // Pins and jobs are not searched: their upper bound is their count.
-            hi: if r.pinned || job { lo.max(1) } else { r.max.max(lo).max(1) },
+            hi: if r.pinned || job {
+                lo.max(1)
+            } else {
+                r.max.max(lo).max(1)
+            },
             pinned: r.pinned,
             job,
             shards: s.shards,
@@ -157,8 +161,12 @@ impl<'m> Oracle<'m> {
             if u.job {
                 continue;
             }
+            let unstable = prediction
+                .services
+                .iter()
+                .any(|s| s.name == u.name && s.unstable.is_some());
             if let Some(util) = utilization(&prediction, &u.name)
-                && util > self.ceiling + 1e-9
+                && (unstable || util > self.ceiling + 1e-9)
             {
                 over.push((i, util));
             }
@@ -173,10 +181,8 @@ impl<'m> Oracle<'m> {
                 .collect();
             if survivors.contains(&0) {
                 // A service with one replica goes down with its zone: every SLO fails.
-                for (w, wp) in prediction.workloads.iter().enumerate() {
-                    for s in 0..wp.slos.len() {
-                        failed.push((w, s, UNSTABLE_RATIO, true));
-                    }
+                for w in 0..prediction.workloads.len() {
+                    failed.push((w, UNSTABLE, UNSTABLE_RATIO, true));
                 }
             } else {
                 let z = self.predict_at(&survivors, self.load);
@@ -219,9 +225,18 @@ pub(super) fn utilization(p: &Prediction, name: &str) -> Option<f64> {
     }
 }
 
+/// The SLO index of a failure that is no SLO's: the workload has no steady state.
+pub(super) const UNSTABLE: usize = usize::MAX;
+
+/// Failed SLOs; a workload that reaches an overloaded station (the predictor gives it no
+/// latency and no verdicts) fails as [`UNSTABLE`].
 fn slo_failures(p: &Prediction, zone: bool) -> Vec<(usize, usize, f64, bool)> {
     let mut out = Vec::new();
     for (w, wp) in p.workloads.iter().enumerate() {
+        if wp.latency.is_none() {
+            out.push((w, UNSTABLE, UNSTABLE_RATIO, zone));
+            continue;
+        }
         for (k, s) in wp.slos.iter().enumerate() {
             if !s.met {
                 let ratio = if wp.latency.is_some() && s.target_s > 0.0 {

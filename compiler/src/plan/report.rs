@@ -70,7 +70,12 @@ pub(super) fn build(oracle: &Oracle, options: &PlanOptions, parts: Parts) -> Pla
                 pinned: u.pinned,
                 utilization: round(utilization, 4),
                 cost_per_hour: round(cost, 4),
-                batch_max: s.endpoints.iter().filter_map(|e| e.batch.as_ref()).map(|b| b.max).max(),
+                batch_max: s
+                    .endpoints
+                    .iter()
+                    .filter_map(|e| e.batch.as_ref())
+                    .map(|b| b.max)
+                    .max(),
                 gpu: s.gpu.as_ref().map(|g| g.kind.clone()),
             }
         })
@@ -162,8 +167,8 @@ pub fn to_table(plan: &Plan) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<20} {:>8} {:>6} {:>8} {:>7} {:>10}  {}",
-        "service", "replicas", "shards", "max", "util", "$/h", "notes"
+        "{:<20} {:>8} {:>6} {:>8} {:>7} {:>10}  notes",
+        "service", "replicas", "shards", "max", "util", "$/h"
     );
     for s in &plan.services {
         let mut notes = Vec::new();
@@ -199,9 +204,9 @@ pub fn to_table(plan: &Plan) -> String {
             .slos
             .iter()
             .map(|s| {
-                let zone = s
-                    .zone_loss_ms
-                    .map_or(String::new(), |z| format!(", {} zone lost", fmt_ms(z / 1000.0)));
+                let zone = s.zone_loss_ms.map_or(String::new(), |z| {
+                    format!(", {} zone lost", fmt_ms(z / 1000.0))
+                });
                 format!(
                     "{} < {} {} ({}{zone})",
                     s.stat,

@@ -148,7 +148,7 @@ fn repair(
                 raised = true;
             }
         }
-        if raised {
+        if raised || raise_for_zone_loss(oracle, &check, &mut r) {
             continue;
         }
         let mut candidates: Vec<usize> = check
@@ -184,7 +184,8 @@ fn repair(
             let mut next = r.clone();
             next[i] = (r[i] + r[i].div_ceil(4).max(1)).min(units[i].hi);
             let trial = oracle.check(&next);
-            let gain = (before - trial.violation()) / ((f64::from(next[i] - r[i])) * units[i].cost + EPS);
+            let gain =
+                (before - trial.violation()) / ((f64::from(next[i] - r[i])) * units[i].cost + EPS);
             if trial.ok() {
                 // Feasible: the cheapest feasible step wins outright.
                 let score = f64::INFINITY / 2.0 - units[i].cost;
@@ -198,8 +199,48 @@ fn repair(
                 best = Some((gain, i, next));
             }
         }
-        r = best.map(|b| b.2).expect("candidates is not empty");
+        match best {
+            Some((gain, _, next)) if gain > 0.0 => r = next,
+            _ => {
+                // No single step helps (a workload stays overloaded until several stations
+                // grow): grow every candidate by a quarter.
+                for &i in &candidates {
+                    r[i] = (r[i] + r[i].div_ceil(4).max(1)).min(units[i].hi);
+                }
+            }
+        }
     }
+}
+
+/// With a zone lost, stations that overload (or lose their only replica) get the replicas
+/// whose survivors bring them to [`HEADROOM_UTILIZATION`]; whether that is enough for the
+/// SLOs, the repair's trials decide. Returns whether anything was raised.
+fn raise_for_zone_loss(oracle: &Oracle, check: &Check, r: &mut [u32]) -> bool {
+    let mut raised = false;
+    for (i, u) in oracle.units.iter().enumerate() {
+        if !u.free() || r[i] >= u.hi {
+            continue;
+        }
+        let left = super::oracle::survivors(r[i], oracle.zones);
+        let needed = match &check.zone {
+            _ if oracle.zones < 2 => continue,
+            None if left == 0 => 1,
+            None => continue,
+            Some(z) => match utilization(z, &u.name) {
+                Some(util) if util >= 1.0 => {
+                    (f64::from(left) * util / HEADROOM_UTILIZATION - 1e-9).ceil() as u32
+                }
+                _ => continue,
+            },
+        };
+        let mut n = r[i] + 1;
+        while n < u.hi && super::oracle::survivors(n, oracle.zones) < needed {
+            n += 1;
+        }
+        r[i] = n.min(u.hi);
+        raised = true;
+    }
+    raised
 }
 
 /// Takes replicas away, one service at a time (dearest first), by bisection down to its
@@ -332,7 +373,12 @@ fn binding(
     let mut out = Vec::new();
     let workloads: Vec<&crate::model::Workload> =
         model.workloads.iter().filter(|w| w.job.is_none()).collect();
-    let design_min = |u: &Unit| model.service(&u.name).and_then(|s| s.replicas).map_or(1, |r| r.min);
+    let design_min = |u: &Unit| {
+        model
+            .service(&u.name)
+            .and_then(|s| s.replicas)
+            .map_or(1, |r| r.min)
+    };
     for (i, u) in units.iter().enumerate() {
         if !u.free() {
             continue;
@@ -345,10 +391,18 @@ fn binding(
             })
         };
         if r[i] == u.hi && u.hi > u.lo {
-            push(&mut out, "range_max", format!("at its upper bound of {}", u.hi));
+            push(
+                &mut out,
+                "range_max",
+                format!("at its upper bound of {}", u.hi),
+            );
         }
         if r[i] == u.lo {
-            let kind = if r[i] == design_min(u) { "range_min" } else { "min_replicas" };
+            let kind = if r[i] == design_min(u) {
+                "range_min"
+            } else {
+                "min_replicas"
+            };
             push(&mut out, kind, format!("at the floor of {} replicas", r[i]));
             continue;
         }
@@ -367,23 +421,31 @@ fn binding(
                 ),
             );
         } else if let Some(&(w, s, _, zone)) = c.failed.first() {
-            let slo = &workloads[w].slos[s];
-            let predicted = if zone { c.zone.as_ref() } else { Some(&c.prediction) }
-                .and_then(|p| p.workloads[w].slos.get(s))
-                .map(|v| v.predicted_s);
-            push(
-                &mut out,
-                "slo",
-                format!(
-                    "{} replicas would break {} {} < {}{}{}",
-                    fewer[i],
-                    workloads[w].name,
-                    slo.stat,
-                    report::fmt_ms(slo.target_s),
-                    predicted.map_or(String::new(), |p| format!(" ({})", report::fmt_ms(p))),
-                    if zone { " with a zone lost" } else { "" }
+            let lost = if zone { " with a zone lost" } else { "" };
+            let detail = match workloads[w].slos.get(s) {
+                None => format!(
+                    "{} replicas would overload `{}`{lost}",
+                    fewer[i], workloads[w].name
                 ),
-            );
+                Some(slo) => {
+                    let predicted = if zone {
+                        c.zone.as_ref()
+                    } else {
+                        Some(&c.prediction)
+                    }
+                    .and_then(|p| p.workloads[w].slos.get(s))
+                    .map(|v| v.predicted_s);
+                    format!(
+                        "{} replicas would break {} {} < {}{}{lost}",
+                        fewer[i],
+                        workloads[w].name,
+                        slo.stat,
+                        report::fmt_ms(slo.target_s),
+                        predicted.map_or(String::new(), |p| format!(" ({})", report::fmt_ms(p))),
+                    )
+                }
+            };
+            push(&mut out, "slo", detail);
         } else if lb[i] == r[i] {
             push(&mut out, "utilization", "at its utilisation bound".into());
         }

@@ -26,8 +26,12 @@ pub fn sweep(model: &Model, loads: &[f64], options: &PlanOptions) -> Vec<Result<
 fn columns(rows: &[Result<Plan, Infeasible>]) -> (Vec<String>, Vec<String>) {
     let first = rows.iter().find_map(|r| r.as_ref().ok());
     (
-        first.map_or(Vec::new(), |p| p.services.iter().map(|s| s.name.clone()).collect()),
-        first.map_or(Vec::new(), |p| p.workloads.iter().map(|w| w.name.clone()).collect()),
+        first.map_or(Vec::new(), |p| {
+            p.services.iter().map(|s| s.name.clone()).collect()
+        }),
+        first.map_or(Vec::new(), |p| {
+            p.workloads.iter().map(|w| w.name.clone()).collect()
+        }),
     )
 }
 
@@ -96,11 +100,19 @@ pub fn to_table(loads: &[f64], rows: &[Result<Plan, Infeasible>]) -> String {
             Ok(p) => {
                 let _ = write!(out, " {:>10.2} {:>9}", p.cost_per_hour, p.total_replicas);
                 for s in &services {
-                    let n = p.services.iter().find(|x| &x.name == s).map_or(0, |x| x.replicas);
+                    let n = p
+                        .services
+                        .iter()
+                        .find(|x| &x.name == s)
+                        .map_or(0, |x| x.replicas);
                     let _ = write!(out, " {n:>10}");
                 }
                 for w in &workloads {
-                    let v = p.workloads.iter().find(|x| &x.name == w).map_or(0.0, |x| x.p99_ms);
+                    let v = p
+                        .workloads
+                        .iter()
+                        .find(|x| &x.name == w)
+                        .map_or(0.0, |x| x.p99_ms);
                     let _ = write!(out, " {:>12}", format!("{v:.1}ms"));
                 }
             }
