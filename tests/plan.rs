@@ -458,3 +458,73 @@ fn examples() {
         assert!(s.services.iter().all(|x| !x.saturated), "{rel}");
     });
 }
+
+/// The binary: `plan --out`, then `predict --plan` and `simulate --plan` read it; `sweep`
+/// writes CSV; an infeasible design exits 1 with its reason.
+#[test]
+fn cli_plan_predict_simulate_sweep() {
+    use std::process::Command;
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kendall"))
+            .args(args)
+            .current_dir(support::root())
+            .output()
+            .expect("kendall runs")
+    };
+    let dir = std::env::temp_dir().join(format!("kendall-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("plan.json").to_string_lossy().into_owned();
+    let design = "examples/paper/monolith.arch";
+    let o = run(&["plan", design, "--out", &out]);
+    assert_eq!(o.status.code(), Some(0));
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        table.contains("cost: $3.84/h, $2803/month; 4 replicas"),
+        "{table}"
+    );
+    let o = run(&["predict", design, "--plan", &out, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["services"][0]["replicas"], 4);
+    let o = run(&[
+        "simulate",
+        design,
+        "--plan",
+        &out,
+        "--requests",
+        "2000",
+        "--replications",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&[
+        "predict",
+        "examples/paper/microservices.arch",
+        "--plan",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "sweep", design, "--load", "0.5x..2x", "--steps", "4", "--format", "csv",
+    ]);
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "load,feasible,cost_per_hour,total_replicas,replicas_app,p99_ms_homepage\n\
+         0.5,true,3.84,4,4,25.117\n1,true,3.84,4,4,25.45\n1.5,true,4.8,5,5,25.941\n\
+         2,true,5.76,6,6,26.725\n"
+    );
+    let o = run(&["plan", design, "--load", "40x"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("error: no plan for `monolith` at 40x load"),
+        "{err}"
+    );
+}

@@ -135,7 +135,9 @@ impl std::fmt::Display for Reason {
                     if *pinned {
                         format!("pin `replicas {replicas_needed}` or give it a range")
                     } else {
-                        format!("raise its range to `replicas ..{replicas_needed}`")
+                        format!(
+                            "raise the upper bound of its `replicas` range to {replicas_needed}"
+                        )
                     }
                 )
             }
