@@ -47,6 +47,7 @@ pub mod generate;
 pub mod draw;
 pub mod format;
 pub mod model;
+pub mod plan;
 pub mod queueing;
 pub mod report;
 pub mod resolve;

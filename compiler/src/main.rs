@@ -12,6 +12,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 mod generate_cli;
+mod plan_cli;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +55,9 @@ enum Command {
         /// Scale every workload, e.g. `1.5x`
         #[arg(long)]
         load: Option<String>,
+        /// Replicas (and load) from a plan written by `kendall plan --out plan.json`
+        #[arg(long)]
+        plan: Option<String>,
         /// Output format
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -80,6 +84,9 @@ enum Command {
         /// Replicas per service, overriding pins and lower bounds: `api=4,ranker=2`
         #[arg(long)]
         replicas: Option<String>,
+        /// Replicas (and load) from a plan written by `kendall plan --out plan.json`
+        #[arg(long)]
+        plan: Option<String>,
         /// Output format
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -134,6 +141,44 @@ enum Command {
         #[arg(long)]
         force: bool,
         /// When to colour diagnostics
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Plan replicas at least cost so that every workload meets every SLO
+    Plan {
+        /// The `.arch` design
+        file: String,
+        /// Scale every workload, e.g. `2x`
+        #[arg(long)]
+        load: Option<String>,
+        /// Also write the plan as JSON to this file (read by `predict --plan`, `simulate --plan`)
+        #[arg(long)]
+        out: Option<String>,
+        #[command(flatten)]
+        settings: PlanSettings,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// When to colour the output
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Plan at every load of a range: cost, replicas and latency against load
+    Sweep {
+        /// The `.arch` design
+        file: String,
+        /// Loads: a range `0.5x..4x` cut into `--steps` points, or one load `2x`
+        #[arg(long, default_value = "0.5x..4x")]
+        load: String,
+        /// Points in a `--load` range, both ends included
+        #[arg(long, default_value = "8")]
+        steps: String,
+        #[command(flatten)]
+        settings: PlanSettings,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = plan_cli::SweepFormat::Human)]
+        format: plan_cli::SweepFormat,
+        /// When to colour the output
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
@@ -238,6 +283,34 @@ enum Command {
         /// The code, such as E0302
         code: String,
     },
+}
+
+/// The constraints `plan` and `sweep` share.
+#[derive(clap::Args)]
+struct PlanSettings {
+    /// The highest utilisation any station may run at
+    #[arg(long, default_value = "85%")]
+    ceiling: String,
+    /// The fewest replicas of a planned service (within its range)
+    #[arg(long, default_value = "2")]
+    min_replicas: String,
+    /// The load, as a multiple of the planned one, that `max_replicas` is sized for
+    #[arg(long, default_value = "2x")]
+    peak: String,
+    /// Do not require the plan to survive the loss of a zone
+    #[arg(long)]
+    ignore_zones: bool,
+}
+
+impl PlanSettings {
+    fn args(self) -> plan_cli::PlanArgs {
+        plan_cli::PlanArgs {
+            ceiling: self.ceiling,
+            min_replicas: self.min_replicas,
+            peak: self.peak,
+            ignore_zones: self.ignore_zones,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -360,9 +433,17 @@ fn main() -> ExitCode {
             file,
             replicas,
             load,
+            plan,
             format,
             color,
-        } => predict(&file, replicas.as_deref(), load.as_deref(), format, color),
+        } => predict(
+            &file,
+            replicas.as_deref(),
+            load.as_deref(),
+            plan.as_deref(),
+            format,
+            color,
+        ),
         Command::Report {
             file,
             out,
@@ -398,6 +479,7 @@ fn main() -> ExitCode {
                 seed,
                 load: None,
                 replicas: None,
+                plan: None,
             }),
             replicas.as_deref(),
             color,
@@ -409,6 +491,7 @@ fn main() -> ExitCode {
             seed,
             load,
             replicas,
+            plan,
             format,
             color,
         } => simulate(
@@ -419,10 +502,34 @@ fn main() -> ExitCode {
                 seed,
                 load,
                 replicas,
+                plan,
             },
             format,
             color,
         ),
+        Command::Plan {
+            file,
+            load,
+            out,
+            settings,
+            format,
+            color,
+        } => plan_cli::plan(
+            &file,
+            load.as_deref(),
+            out.as_deref(),
+            &settings.args(),
+            format,
+            color,
+        ),
+        Command::Sweep {
+            file,
+            load,
+            steps,
+            settings,
+            format,
+            color,
+        } => plan_cli::sweep(&file, &load, &steps, &settings.args(), format, color),
     }
 }
 
@@ -657,6 +764,7 @@ fn predict(
     file: &str,
     replicas: Option<&str>,
     load: Option<&str>,
+    plan: Option<&str>,
     format: Format,
     color: Color,
 ) -> ExitCode {
@@ -683,12 +791,8 @@ fn predict(
         load: 1.0,
         ..Default::default()
     };
-    match parse_load(load) {
-        Ok(v) => opts.load = v,
-        Err(code) => return code,
-    }
-    match parse_replicas(model, replicas) {
-        Ok(r) => opts.replicas = r,
+    match with_plan(model, plan, load, replicas) {
+        Ok((l, r)) => (opts.load, opts.replicas) = (l, r),
         Err(code) => return code,
     }
     let mut all: Vec<kendall::diagnostics::Diagnostic> =
@@ -765,6 +869,25 @@ struct SimulateArgs {
     seed: String,
     load: Option<String>,
     replicas: Option<String>,
+    plan: Option<String>,
+}
+
+/// Load and replicas from `--plan` (if given), then `--load` and `--replicas` over them.
+fn with_plan(
+    model: &kendall::model::Model,
+    plan: Option<&str>,
+    load: Option<&str>,
+    replicas: Option<&str>,
+) -> Result<(f64, std::collections::BTreeMap<String, u32>), ExitCode> {
+    let (mut r, mut l) = match plan {
+        Some(path) => plan_cli::read_plan(model, path)?,
+        None => (std::collections::BTreeMap::new(), 1.0),
+    };
+    if load.is_some() || plan.is_none() {
+        l = parse_load(load)?;
+    }
+    r.extend(parse_replicas(model, replicas)?);
+    Ok((l, r))
 }
 
 /// A whole number from `min`, with `_` allowed between digits; a usage error otherwise.
@@ -926,12 +1049,13 @@ fn simulate(file: &str, args: &SimulateArgs, format: Format, color: Color) -> Ex
         eprintln!("note: `{file}` is a library module (no `system`): nothing to simulate");
         return ExitCode::SUCCESS;
     }
-    match parse_load(args.load.as_deref()) {
-        Ok(v) => opts.load = v,
-        Err(code) => return code,
-    }
-    match parse_replicas(model, args.replicas.as_deref()) {
-        Ok(r) => opts.replicas = r,
+    match with_plan(
+        model,
+        args.plan.as_deref(),
+        args.load.as_deref(),
+        args.replicas.as_deref(),
+    ) {
+        Ok((l, r)) => (opts.load, opts.replicas) = (l, r),
         Err(code) => return code,
     }
     if let Err(code) = read_traces(model, file, &mut opts) {

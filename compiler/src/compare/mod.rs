@@ -34,11 +34,10 @@
 //! The result is a pure function of the models and options, and the same on every machine
 //! once rounded by [`to_table`] or [`to_json`].
 
-mod cost;
 mod load;
 mod report;
 
-pub use cost::{CostError, cost_per_hour, design_replicas, replica_cost_per_hour};
+pub use crate::plan::cost::{CostError, cost_per_hour, design_replicas, replica_cost_per_hour};
 pub use load::{MAX_STEPS, parse_load_range};
 pub use report::{fmt_load, to_json, to_table};
 
