@@ -16,6 +16,8 @@ pub struct Args {
     pub out: String,
     pub check: bool,
     pub force: bool,
+    /// `--plan plan.json`; without it the design is planned first.
+    pub plan: Option<String>,
     pub color: Color,
 }
 
@@ -35,7 +37,12 @@ pub fn run(args: &Args) -> ExitCode {
     else {
         return ExitCode::from(EXIT_DESIGN);
     };
-    let files = match generate::generate(model, &Allocation::from_design(model), args.target) {
+    let plan = match crate::plan_cli::plan_or_load(model, args.plan.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let allocation = Allocation::from_plan(model, &plan);
+    let files = match generate::generate(model, &allocation, args.target) {
         Ok(f) => f,
         Err(found) => {
             for d in &found {

@@ -43,9 +43,9 @@
 pub mod check;
 pub mod compare;
 pub mod diagnostics;
-pub mod generate;
 pub mod draw;
 pub mod format;
+pub mod generate;
 pub mod model;
 pub mod plan;
 pub mod queueing;

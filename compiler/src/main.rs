@@ -105,9 +105,13 @@ enum Command {
         /// Judge the scenarios on simulated figures instead of predicted ones
         #[arg(long)]
         simulate: bool,
-        /// Replicas per service before the scenarios change them: `api=4,ranker=2`
-        #[arg(long)]
+        /// Replicas per service before the scenarios change them: `api=4,ranker=2` over the
+        /// design's (by default the scenarios start from the plan)
+        #[arg(long, conflicts_with = "plan")]
         replicas: Option<String>,
+        /// Start from a plan written by `kendall plan --out plan.json` (default: plan now)
+        #[arg(long)]
+        plan: Option<String>,
         /// With `--simulate`: measured requests per replication
         #[arg(long, default_value = "200000")]
         requests: String,
@@ -242,6 +246,9 @@ enum Command {
         /// Overwrite generated files even where they were edited
         #[arg(long)]
         force: bool,
+        /// Replicas from a plan written by `kendall plan --out plan.json` (else it plans first)
+        #[arg(long)]
+        plan: Option<String>,
         /// When to colour the output
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
@@ -366,6 +373,7 @@ fn main() -> ExitCode {
             out,
             check,
             force,
+            plan,
             color,
         } => generate_cli::run(&generate_cli::Args {
             file,
@@ -376,6 +384,7 @@ fn main() -> ExitCode {
             out,
             check,
             force,
+            plan,
             color,
         }),
         Command::Fmt {
@@ -466,6 +475,7 @@ fn main() -> ExitCode {
             junit,
             simulate,
             replicas,
+            plan,
             requests,
             replications,
             seed,
@@ -482,6 +492,7 @@ fn main() -> ExitCode {
                 plan: None,
             }),
             replicas.as_deref(),
+            plan.as_deref(),
             color,
         ),
         Command::Simulate {
@@ -911,6 +922,7 @@ fn test(
     junit: Option<&str>,
     simulate: Option<SimulateArgs>,
     replicas: Option<&str>,
+    plan: Option<&str>,
     color: Color,
 ) -> ExitCode {
     let mut engine = kendall::scenario::Engine::Predict;
@@ -939,7 +951,7 @@ fn test(
             failed = true;
             continue;
         };
-        let base = match parse_replicas(model, replicas) {
+        let base = match scenario_replicas(model, file, replicas, plan) {
             Ok(r) => r,
             Err(code) => return code,
         };
@@ -971,6 +983,36 @@ fn test(
         ExitCode::from(EXIT_DESIGN)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The replicas scenarios start from: `--replicas` over the design's, or the plan's (`--plan`,
+/// else planned now). A design no plan can satisfy is tested at its own replicas, with a note.
+fn scenario_replicas(
+    model: &kendall::model::Model,
+    file: &str,
+    replicas: Option<&str>,
+    plan: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, u32>, ExitCode> {
+    if replicas.is_some() {
+        return parse_replicas(model, replicas);
+    }
+    if let Some(path) = plan {
+        return plan_cli::read_plan(model, path).map(|(r, _)| r);
+    }
+    match kendall::plan::plan(model, &kendall::plan::PlanOptions::default()) {
+        Ok(p) => Ok(p.replicas()),
+        Err(e) => {
+            let first = e
+                .reasons
+                .first()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            eprintln!(
+                "note: no plan for `{file}` meets every constraint{first}; its scenarios run at the design's replicas (pins and lower bounds)"
+            );
+            Ok(std::collections::BTreeMap::new())
+        }
     }
 }
 

@@ -178,12 +178,9 @@ pub fn sweep(
     ExitCode::SUCCESS
 }
 
-/// `--plan plan.json` for `predict` and `simulate`: the plan's replicas (under any
-/// `--replicas`) and its load (unless `--load` is given).
-pub fn read_plan(
-    model: &kendall::model::Model,
-    path: &str,
-) -> Result<(BTreeMap<String, u32>, f64), ExitCode> {
+/// The plan in `path`, checked against the design: every service it plans is one the design
+/// deploys, with at least one replica.
+pub fn load_plan(model: &kendall::model::Model, path: &str) -> Result<plan::Plan, ExitCode> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         usage(
             &format!("cannot read `{path}`: {}", kendall::resolve::io_reason(&e)),
@@ -216,5 +213,36 @@ pub fn read_plan(
             ));
         }
     }
+    Ok(plan)
+}
+
+/// Replicas and load from the plan in `path` (`--plan` of `predict` and `simulate`).
+pub fn read_plan(
+    model: &kendall::model::Model,
+    path: &str,
+) -> Result<(BTreeMap<String, u32>, f64), ExitCode> {
+    let plan = load_plan(model, path)?;
     Ok((plan.replicas(), plan.load))
+}
+
+/// The plan in `path` if given, else the design planned now with the default constraints; an
+/// infeasible design gets its reasons on stderr and exit 1.
+pub fn plan_or_load(
+    model: &kendall::model::Model,
+    path: Option<&str>,
+) -> Result<plan::Plan, ExitCode> {
+    if let Some(path) = path {
+        return load_plan(model, path);
+    }
+    plan::plan(model, &PlanOptions::default()).map_err(|e| {
+        eprintln!(
+            "error: no plan for `{}` at {}x load meets every constraint",
+            e.system, e.load
+        );
+        for r in &e.reasons {
+            eprintln!("  - {r}");
+        }
+        eprintln!("help: fix the design, or pass a plan with `--plan plan.json`");
+        ExitCode::from(EXIT_DESIGN)
+    })
 }

@@ -34,6 +34,32 @@ pub struct Allocation {
 }
 
 impl Allocation {
+    /// The planner's allocation: its replicas, its replicas at peak load as the autoscaler's
+    /// ceiling, and the utilisation it predicts at its replicas as the autoscaler's target
+    /// (clamped to 20–90%, as for [`Allocation::from_design`]). Services the plan does not
+    /// name (none, for a plan of this design) are left out.
+    pub fn from_plan(model: &Model, plan: &crate::plan::Plan) -> Allocation {
+        let services = (plan.services.iter())
+            .filter(|p| model.service(&p.name).is_some_and(|s| s.kind.is_deployed()))
+            .map(|p| {
+                let design_gpu = model
+                    .service(&p.name)
+                    .and_then(|s| s.gpu.as_ref())
+                    .map(|g| g.kind.clone());
+                (
+                    p.name.clone(),
+                    Placement {
+                        replicas: p.replicas,
+                        max_replicas: p.max_replicas.max(p.replicas),
+                        target_utilization: p.utilization.clamp(TARGET_MIN, TARGET_MAX),
+                        gpu: p.gpu.clone().or(design_gpu),
+                    },
+                )
+            })
+            .collect();
+        Allocation { services }
+    }
+
     /// Replicas from the design: a pin, else the lower bound of `replicas A..B`, raised to 2
     /// when the system spreads over 2 or more zones (one zone's loss must not take a service
     /// down), then raised to what the predictor says an overloaded service needs (capped by
