@@ -216,6 +216,8 @@ enum Format {
 enum GenerateTarget {
     Kubernetes,
     Compose,
+    /// A Cargo workspace of axum service skeletons
+    Rust,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -265,6 +267,7 @@ fn main() -> ExitCode {
             target: match target {
                 GenerateTarget::Kubernetes => kendall::generate::Target::Kubernetes,
                 GenerateTarget::Compose => kendall::generate::Target::Compose,
+                GenerateTarget::Rust => kendall::generate::Target::Rust,
             },
             out,
             check,
