@@ -6,7 +6,10 @@ mod support;
 #[test]
 fn examples() {
     insta::glob!("..", "examples/**/*.arch", |path| {
-        let (dir, name) = (path.parent().unwrap(), path.file_name().unwrap().to_string_lossy());
+        let (dir, name) = (
+            path.parent().unwrap(),
+            path.file_name().unwrap().to_string_lossy(),
+        );
         let compiled = support::compile_in(dir, &name);
         assert!(
             compiled.diagnostics.is_empty(),
@@ -21,7 +24,10 @@ fn examples() {
 #[test]
 fn predictions() {
     insta::glob!("..", "examples/**/*.arch", |path| {
-        let (dir, name) = (path.parent().unwrap(), path.file_name().unwrap().to_string_lossy());
+        let (dir, name) = (
+            path.parent().unwrap(),
+            path.file_name().unwrap().to_string_lossy(),
+        );
         let compiled = support::compile_in(dir, &name);
         let model = compiled.model.expect("a clean design has a model");
         // As written (pins, else lower bounds), and with every range at its upper bound.

@@ -151,18 +151,18 @@ fn rust_workspace(
             system => &ctx.system,
             c => minijinja::Value::from(minijinja::value::Serde(c)),
         };
-        for (name, path) in [
-            ("Cargo.toml", "Cargo.toml"),
-            ("Dockerfile", "Dockerfile"),
-            ("src/main.rs", "src/main.rs"),
-            ("src/lib.rs", "src/lib.rs"),
-            ("src/config.rs", "src/config.rs"),
-            ("src/clients.rs", "src/clients.rs"),
-            ("src/handlers.rs", "src/handlers.rs"),
-            ("src/metrics.rs", "src/metrics.rs"),
+        for name in [
+            "Cargo.toml",
+            "Dockerfile",
+            "src/main.rs",
+            "src/lib.rs",
+            "src/config.rs",
+            "src/clients.rs",
+            "src/handlers.rs",
+            "src/metrics.rs",
         ] {
             files.push(file(
-                format!("{}/{path}", c.dir),
+                format!("{}/{name}", c.dir),
                 render(env, &format!("rust/crate/{name}"), &args),
             ));
         }

@@ -83,18 +83,33 @@ pub struct Method {
 const KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
     "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
-    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type",
-    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "union",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
+    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+    "priv", "try", "typeof", "unsized", "virtual", "yield", "union",
 ];
-const RESERVED_PACKAGES: &[&str] = &["std", "core", "alloc", "proc_macro", "proc-macro", "test"];
+/// Names Cargo refuses for a package, or that would shadow a crate the skeleton depends on.
+const RESERVED_PACKAGES: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "proc_macro",
+    "test",
+    "axum",
+    "futures",
+    "prometheus",
+    "reqwest",
+    "serde_json",
+    "tokio",
+    "tracing",
+    "tracing_subscriber",
+];
 
 /// The Cargo package for a service: its name, unless Cargo would refuse it (a keyword, a
-/// standard crate's name, a leading digit or `_`), then prefixed `svc-`.
+/// standard crate's name, a leading digit or `_`) or it is a dependency's, then prefixed `svc-`.
 fn package(service: &str) -> String {
     let snake = service.replace('-', "_");
     let refused = KEYWORDS.contains(&snake.as_str())
-        || RESERVED_PACKAGES.contains(&service)
+        || RESERVED_PACKAGES.contains(&snake.as_str())
         || !service.starts_with(|c: char| c.is_ascii_alphabetic());
     if refused {
         format!("svc-{service}")
@@ -174,27 +189,30 @@ pub fn build(model: &Model) -> Workspace {
                                 // A call to itself needs no client: it is a function call.
                                 let callee =
                                     model.service(&c.service).filter(|t| t.name != s.name)?;
-                                let field =
-                                    fields.get(&callee.name, format!("{}_client", snake(&callee.name)));
+                                let field = fields
+                                    .get(&callee.name, format!("{}_client", snake(&callee.name)));
                                 let method = methods
                                     .entry(callee.name.clone())
                                     .or_default()
                                     .get(&c.endpoint, format!("call_{}", snake(&c.endpoint)));
-                                let client = clients.entry(callee.name.clone()).or_insert_with(|| Client {
-                                    callee: callee.name.clone(),
-                                    field: field.clone(),
-                                    type_name: types.get(
-                                        &callee.name,
-                                        format!("{}Client", camel(&callee.name)),
-                                    ),
-                                    env: format!(
-                                        "{}_URL",
-                                        callee.name.to_ascii_uppercase().replace('-', "_")
-                                    ),
-                                    http: callee.protocol == Protocol::Http,
-                                    required: callee.kind.is_deployed(),
-                                    methods: Vec::new(),
-                                });
+                                let client =
+                                    clients
+                                        .entry(callee.name.clone())
+                                        .or_insert_with(|| Client {
+                                            callee: callee.name.clone(),
+                                            field: field.clone(),
+                                            type_name: types.get(
+                                                &callee.name,
+                                                format!("{}Client", camel(&callee.name)),
+                                            ),
+                                            env: format!(
+                                                "{}_URL",
+                                                callee.name.to_ascii_uppercase().replace('-', "_")
+                                            ),
+                                            http: callee.protocol == Protocol::Http,
+                                            required: callee.kind.is_deployed(),
+                                            methods: Vec::new(),
+                                        });
                                 if !client.methods.iter().any(|m| m.endpoint == c.endpoint) {
                                     client.methods.push(Method {
                                         endpoint: c.endpoint.clone(),
@@ -269,6 +287,8 @@ mod tests {
         assert_eq!(package("scoring"), "scoring");
         assert_eq!(package("match"), "svc-match");
         assert_eq!(package("test"), "svc-test");
+        assert_eq!(package("serde-json"), "svc-serde-json");
+        assert_eq!(package("tokio"), "svc-tokio");
         assert_eq!(package("_x"), "svc-_x");
         assert_eq!(package("ranker-v2"), "ranker-v2");
         assert_eq!(camel("ranker-v2"), "RankerV2");

@@ -1,4 +1,4 @@
-use {{ c.lib|ident }}::{AppState, clients, config, handlers, metrics};
+// Paths through the library's name: a service may be called `metrics` or `config` too.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpListener;
@@ -11,14 +11,14 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let config = match config::Config::from_env() {
+    let config = match {{ c.lib|ident }}::config::Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("configuration: {e}");
             return std::process::ExitCode::from(2);
         }
     };
-    let clients = match clients::Clients::new(&config) {
+    let clients = match {{ c.lib|ident }}::clients::Clients::new(&config) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("http client: {e}");
@@ -26,13 +26,13 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let port = config.port;
-    let state = Arc::new(AppState {
+    let state = Arc::new({{ c.lib|ident }}::AppState {
         config,
         clients,
-        metrics: metrics::Metrics::new(),
+        metrics: {{ c.lib|ident }}::metrics::Metrics::new(),
         ready: AtomicBool::new(true),
     });
-    let app = handlers::router(state.clone());
+    let app = {{ c.lib|ident }}::handlers::router(state.clone());
     let listener = match TcpListener::bind(("0.0.0.0", port)).await {
         Ok(l) => l,
         Err(e) => {
