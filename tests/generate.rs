@@ -15,6 +15,7 @@ const EXAMPLES: &[&str] = &[
     "examples/paper/monolith.arch",
     "tests/fixtures/generate/hostile.arch",
     "tests/fixtures/generate/hostile_rejected.arch",
+    "tests/fixtures/generate/rust_names.arch",
 ];
 
 /// Every file, each under a header with its path; or the diagnostics when it cannot be
@@ -44,12 +45,135 @@ fn every_example_generates_the_same_files() {
         for (target, name) in [
             (Target::Kubernetes, "kubernetes"),
             (Target::Compose, "compose"),
+            (Target::Rust, "rust"),
         ] {
             let text = generated(path, target);
             assert_eq!(text, generated(path, target), "{path}: not deterministic");
             insta::assert_snapshot!(format!("{stem}_{name}"), text);
         }
     }
+}
+
+/// The files of a design that generates, by path.
+fn files(path: &str, target: Target) -> Vec<generate::File> {
+    let root = support::root();
+    let (dir, name) = path.rsplit_once('/').unwrap();
+    let compiled = support::compile_in(&root.join(dir), name);
+    let model = compiled.model.as_ref().expect("the design checks");
+    generate::generate(model, &Allocation::from_design(model), target).expect("it generates")
+}
+
+/// Every string literal in a Rust file, decoded.
+fn literals(file: &syn::File) -> Vec<String> {
+    struct Strings(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Strings {
+        fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+            self.0.push(l.value());
+        }
+        // Macro bodies (`json!`, `format!`, `tracing::warn!`) are token streams: read their
+        // string literals too.
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            collect(m.tokens.clone(), &mut self.0);
+        }
+    }
+    fn collect(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        for t in tokens {
+            match t {
+                proc_macro2::TokenTree::Group(g) => collect(g.stream(), out),
+                proc_macro2::TokenTree::Literal(l) => {
+                    if let Ok(s) = syn::parse_str::<syn::LitStr>(&l.to_string()) {
+                        out.push(s.value());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut v = Strings(Vec::new());
+    syn::visit::Visit::visit_file(&mut v, file);
+    v.0
+}
+
+#[test]
+fn every_generated_rust_file_parses() {
+    for path in EXAMPLES
+        .iter()
+        .filter(|p| !p.ends_with("recsys.arch") && !p.ends_with("hostile_rejected.arch"))
+    {
+        let files = files(path, Target::Rust);
+        let rs: Vec<_> = files.iter().filter(|f| f.path.ends_with(".rs")).collect();
+        // Six sources per crate, and a crate per `kind service`.
+        assert!(
+            !rs.is_empty() && rs.len() % 6 == 0,
+            "{path}: {} files",
+            rs.len()
+        );
+        for f in rs {
+            let text = std::str::from_utf8(&f.bytes).unwrap();
+            if let Err(e) = syn::parse_file(text) {
+                panic!("{path}: {} does not parse: {e}", f.path);
+            }
+        }
+        let members = files.iter().find(|f| f.path == "Cargo.toml").unwrap();
+        let crates = files
+            .iter()
+            .filter(|f| f.path.starts_with("crates/") && f.path.ends_with("/Cargo.toml"))
+            .count();
+        let text = std::str::from_utf8(&members.bytes).unwrap();
+        assert_eq!(text.matches("    \"crates/").count(), crates, "{path}");
+    }
+}
+
+#[test]
+fn hostile_strings_reach_rust_only_as_equal_string_literals() {
+    let files = files("tests/fixtures/generate/hostile.arch", Target::Rust);
+    let config = files
+        .iter()
+        .find(|f| f.path == "crates/api/src/config.rs")
+        .unwrap();
+    let parsed = syn::parse_file(std::str::from_utf8(&config.bytes).unwrap()).unwrap();
+    let strings = literals(&parsed);
+    for expected in [
+        "yes",
+        "22:22",
+        "&a *a",
+        "<<",
+        "{{ system }}",
+        "it's \"quoted\"",
+        "line1\nline2: x",
+        "a\u{2028}b\u{85}c",
+        "$HOME ${X:?boom}",
+        "$(HOME)",
+        "0755",
+        "~",
+        "# not a comment",
+        "TOKEN",
+    ] {
+        assert!(
+            strings.iter().any(|s| s == expected),
+            "{expected:?} is not a literal of config.rs"
+        );
+    }
+    // The design's health path is served by comparing text: `{{y}}` is never route syntax.
+    let handlers = files
+        .iter()
+        .find(|f| f.path == "crates/api/src/handlers.rs")
+        .unwrap();
+    let parsed = syn::parse_file(std::str::from_utf8(&handlers.bytes).unwrap()).unwrap();
+    assert!(literals(&parsed).iter().any(|s| s == "/health"));
+    // The call's declared policy.
+    let text = std::str::from_utf8(&handlers.bytes).unwrap();
+    assert!(text.contains(
+        "state.clients.on_client.call_get(&body, crate::clients::Policy { timeout: Some(Duration::from_millis(50)), retries: 2 })"
+    ), "{text}");
+    // `on` speaks tcp: its client connects rather than posting.
+    let clients = files
+        .iter()
+        .find(|f| f.path == "crates/api/src/clients.rs")
+        .unwrap();
+    let text = std::str::from_utf8(&clients.bytes).unwrap();
+    assert!(text.contains("connect(self.addresses.pick(body)?, policy).await.map(drop)"));
+    assert!(text.contains("addresses: Addresses::new(\"ON_URL\", config.on_client.clone()),"));
 }
 
 #[test]

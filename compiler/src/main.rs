@@ -330,6 +330,8 @@ enum Format {
 enum GenerateTarget {
     Kubernetes,
     Compose,
+    /// A Cargo workspace of axum service skeletons
+    Rust,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -380,6 +382,7 @@ fn main() -> ExitCode {
             target: match target {
                 GenerateTarget::Kubernetes => kendall::generate::Target::Kubernetes,
                 GenerateTarget::Compose => kendall::generate::Target::Compose,
+                GenerateTarget::Rust => kendall::generate::Target::Rust,
             },
             out,
             check,

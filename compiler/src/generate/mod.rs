@@ -18,6 +18,7 @@ pub mod context;
 pub mod manifest;
 pub mod quote;
 pub mod render;
+pub mod rust;
 
 pub use allocation::{Allocation, Placement};
 
@@ -30,6 +31,8 @@ use serde::Serialize;
 pub enum Target {
     Kubernetes,
     Compose,
+    /// A Cargo workspace of axum service skeletons.
+    Rust,
 }
 
 /// One generated file: a `/`-separated path relative to the output directory, and its bytes.
@@ -51,6 +54,7 @@ pub fn generate(
     let mut files = match target {
         Target::Kubernetes => kubernetes(&env, &ctx),
         Target::Compose => compose(&env, &ctx),
+        Target::Rust => rust_workspace(&env, &ctx, &rust::build(model))?,
     };
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -116,4 +120,52 @@ fn compose(env: &Environment, ctx: &context::Context) -> Vec<File> {
         files.push(file(".env", render(env, "compose/env", ctx)));
     }
     files
+}
+
+/// The Cargo workspace: `Cargo.toml` and `.dockerignore` at the root, and per service
+/// `crates/SERVICE/{Cargo.toml,Dockerfile,src/*.rs}`.
+fn rust_workspace(
+    env: &Environment,
+    ctx: &context::Context,
+    ws: &rust::Workspace,
+) -> Result<Vec<File>, Vec<Diagnostic>> {
+    if ws.crates.is_empty() {
+        return Err(vec![
+            Diagnostic::new(
+                crate::diagnostics::codes::MISSING_FIELD,
+                format!("`{}` has no service to write a skeleton for", ctx.system),
+            )
+            .help("the rust target writes one crate per `kind service`; databases, queues and jobs run their own images"),
+        ]);
+    }
+    let root = minijinja::context! {
+        system => &ctx.system,
+        crates => minijinja::Value::from(minijinja::value::Serde(&ws.crates)),
+    };
+    let mut files = vec![
+        file("Cargo.toml", render(env, "rust/Cargo.toml", &root)),
+        file(".dockerignore", render(env, "rust/dockerignore", &root)),
+    ];
+    for c in &ws.crates {
+        let args = minijinja::context! {
+            system => &ctx.system,
+            c => minijinja::Value::from(minijinja::value::Serde(c)),
+        };
+        for name in [
+            "Cargo.toml",
+            "Dockerfile",
+            "src/main.rs",
+            "src/lib.rs",
+            "src/config.rs",
+            "src/clients.rs",
+            "src/handlers.rs",
+            "src/metrics.rs",
+        ] {
+            files.push(file(
+                format!("{}/{name}", c.dir),
+                render(env, &format!("rust/crate/{name}"), &args),
+            ));
+        }
+    }
+    Ok(files)
 }

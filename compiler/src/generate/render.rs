@@ -26,6 +26,16 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
     "kubernetes/kustomization.yaml",
     "compose/compose.yaml",
     "compose/env",
+    "rust/Cargo.toml",
+    "rust/dockerignore",
+    "rust/crate/Cargo.toml",
+    "rust/crate/Dockerfile",
+    "rust/crate/src/main.rs",
+    "rust/crate/src/lib.rs",
+    "rust/crate/src/config.rs",
+    "rust/crate/src/clients.rs",
+    "rust/crate/src/handlers.rs",
+    "rust/crate/src/metrics.rs",
 ];
 
 /// How a template's printed strings are quoted, by where the template lives.
@@ -65,7 +75,9 @@ pub fn environment() -> Environment<'static> {
             value.as_str().unwrap_or_default().to_string()
         } else {
             match value.kind() {
-                ValueKind::Number | ValueKind::Bool => value.to_string(),
+                ValueKind::Number => value.to_string(),
+                // minijinja writes Python's `True`; every format kendall writes wants `true`.
+                ValueKind::Bool => value.is_true().to_string(),
                 ValueKind::String => {
                     let s = value.as_str().unwrap_or_default();
                     match mode {
