@@ -118,7 +118,7 @@ fn write(out: &Path, files: &[generate::File], force: bool) -> ExitCode {
         let path = out.join(&f.path);
         match action {
             Action::Write | Action::Overwrite => {
-                if let Err(e) = atomic_write(&path, &f.bytes) {
+                if let Err(e) = crate::cli::write_atomically(&path, &f.bytes) {
                     return usage(
                         &format!(
                             "cannot write `{}`: {}",
@@ -143,7 +143,7 @@ fn write(out: &Path, files: &[generate::File], force: bool) -> ExitCode {
         }
         counts[*action as usize] += 1;
     }
-    if let Err(e) = atomic_write(&manifest_path, next.to_json().as_bytes()) {
+    if let Err(e) = crate::cli::write_atomically(&manifest_path, next.to_json().as_bytes()) {
         return usage(
             &format!(
                 "cannot write `{}`: {}",
@@ -169,16 +169,4 @@ fn write(out: &Path, files: &[generate::File], force: bool) -> ExitCode {
         }
     );
     ExitCode::SUCCESS
-}
-
-/// Writes through a temporary file in the same directory and renames it over the target, so
-/// a reader never sees half a file and a crash leaves the old one whole.
-fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -1280,29 +1280,14 @@ fn report_page(
             Some("choose another `--out`, or pass `--force` to replace it".into()),
         );
     }
-    if let Err(e) = write_atomically(out, html.as_bytes()) {
-        return usage(&format!("cannot write `{out}`: {e}"), None);
+    if let Err(e) = cli::write_atomically(std::path::Path::new(out), html.as_bytes()) {
+        return usage(
+            &format!("cannot write `{out}`: {}", kendall::resolve::io_reason(&e)),
+            None,
+        );
     }
     eprintln!("wrote {out}");
     ExitCode::SUCCESS
-}
-
-/// Writes through a temporary file in the same directory, renamed over `path`: a reader never
-/// sees half a file, and a failed write leaves the old one.
-fn write_atomically(path: &str, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let target = std::path::Path::new(path);
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| kendall::resolve::io_reason(&e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| kendall::resolve::io_reason(&e))?;
-    tmp.persist(target)
-        .map_err(|e| kendall::resolve::io_reason(&e.error))?;
-    Ok(())
 }
 
 /// `kendall compare A B`: both designs predicted (and simulated) at every load.

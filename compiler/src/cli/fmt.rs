@@ -140,20 +140,6 @@ fn diff(name: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then a rename, so a crash
-/// never leaves half a design. The file keeps its permissions.
 fn replace(path: &str, text: &str) -> std::io::Result<()> {
-    let path = std::path::Path::new(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        tmp.as_file().set_permissions(meta.permissions())?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    super::write_atomically(std::path::Path::new(path), text.as_bytes())
 }
