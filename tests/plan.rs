@@ -532,3 +532,58 @@ fn cli_plan_predict_simulate_sweep() {
         "{err}"
     );
 }
+
+/// The plan is what `generate`, `report` and `graph` deploy and draw: the same replicas, the
+/// autoscaler's ceiling from the peak, its target from the planned utilisation.
+#[test]
+fn the_plan_flows_into_generate_report_and_graph() {
+    let dir = support::root().join("examples").join("paper");
+    let m = support::compile_in(&dir, "monolith.arch").model.unwrap();
+    let p = plan::plan(&m, &PlanOptions::default()).unwrap();
+    let app = &p.services[0];
+    assert_eq!((app.name.as_str(), app.replicas), ("app", 4));
+    let a = kendall::generate::Allocation::from_plan(&m, &p);
+    let placed = &a.services["app"];
+    assert_eq!(placed.replicas, 4);
+    assert_eq!(placed.max_replicas, app.max_replicas.max(4));
+    assert_eq!(placed.target_utilization, app.utilization.clamp(0.2, 0.9));
+    let html = kendall::report::render(
+        &m,
+        &kendall::report::Inputs {
+            file: "monolith.arch".into(),
+            replicas: p.replicas(),
+            loads: vec![1.0],
+            plan: Some(p.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        html.contains("$3.84/h ($2803/month) for 4 replicas"),
+        "{html}"
+    );
+    assert!(html.contains("<tr><td>app</td><td>4</td>"));
+    // `graph --plan` reads the plan file.
+    let dir = std::env::temp_dir().join(format!("kendall-plan-flow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("plan.json");
+    std::fs::write(&path, plan::to_json_string(&p)).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kendall"))
+        .args([
+            "graph",
+            "examples/paper/monolith.arch",
+            "--plan",
+            path.to_str().unwrap(),
+        ])
+        .current_dir(support::root())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let dot = String::from_utf8(o.stdout).unwrap();
+    assert!(dot.contains("4 replicas"), "{dot}");
+}

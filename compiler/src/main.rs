@@ -144,6 +144,9 @@ enum Command {
         /// Replace `--out` even if kendall did not write it
         #[arg(long)]
         force: bool,
+        /// Replicas from a plan written by `kendall plan --out plan.json` (default: plan now)
+        #[arg(long, conflicts_with = "replicas")]
+        plan: Option<String>,
         /// When to colour diagnostics
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
@@ -281,6 +284,9 @@ enum Command {
         /// Replicas per service for the heat colours: `api=4,ranker=2`
         #[arg(long)]
         replicas: Option<String>,
+        /// Replicas (and load) for the heat colours from a plan written by `kendall plan --out`
+        #[arg(long)]
+        plan: Option<String>,
         /// When to colour diagnostics
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
@@ -401,6 +407,7 @@ fn main() -> ExitCode {
             heat,
             load,
             replicas,
+            plan,
             color,
         } => cli::graph::run(
             &file,
@@ -409,6 +416,7 @@ fn main() -> ExitCode {
                 heat,
                 load,
                 replicas,
+                plan,
                 color,
             },
         ),
@@ -463,11 +471,13 @@ fn main() -> ExitCode {
             load,
             steps,
             force,
+            plan,
             color,
         } => report_page(
             &file,
             &out,
             replicas.as_deref(),
+            plan.as_deref(),
             &load,
             &steps,
             force,
@@ -1221,10 +1231,12 @@ fn parse_loads(load: &str, steps: &str) -> Result<Vec<f64>, ExitCode> {
 
 /// `kendall report FILE --out report.html`: the self-contained page. An existing file is
 /// replaced only when kendall wrote it (or with `--force`), and atomically.
+#[allow(clippy::too_many_arguments)]
 fn report_page(
     file: &str,
     out: &str,
     replicas: Option<&str>,
+    plan: Option<&str>,
     load: &str,
     steps: &str,
     force: bool,
@@ -1251,18 +1263,46 @@ fn report_page(
         }
         return ExitCode::from(EXIT_DESIGN);
     };
-    let replicas_map = match parse_replicas(model, replicas) {
-        Ok(r) => r,
-        Err(code) => return code,
+    // `--replicas` over the design's; else the plan's (`--plan`, or planned now).
+    let (replicas_map, source, plan) = if replicas.is_some() {
+        match parse_replicas(model, replicas) {
+            Ok(r) => (
+                r,
+                format!("replicas {}", replicas.unwrap_or_default()),
+                None,
+            ),
+            Err(code) => return code,
+        }
+    } else {
+        let planned = match plan {
+            Some(path) => plan_cli::load_plan(model, path).map(Some),
+            None => Ok(kendall::plan::plan(model, &kendall::plan::PlanOptions::default()).ok()),
+        };
+        match planned {
+            Ok(Some(p)) => {
+                let source = match plan {
+                    Some(path) => format!("replicas from the plan `{path}`"),
+                    None => "replicas from kendall's plan".to_string(),
+                };
+                (p.replicas(), source, Some(p))
+            }
+            Ok(None) => {
+                eprintln!(
+                    "note: no plan for `{file}` meets every constraint (see `kendall plan`); the page shows the design's replicas"
+                );
+                let source =
+                    "replicas as designed (pins and lower bounds; no plan meets every constraint)";
+                (Default::default(), source.to_string(), None)
+            }
+            Err(code) => return code,
+        }
     };
     let inputs = kendall::report::Inputs {
         file: file.to_string(),
-        replicas_source: match replicas {
-            Some(r) => format!("replicas {r}"),
-            None => "replicas as designed (pins and lower bounds)".into(),
-        },
+        replicas_source: source,
         replicas: replicas_map,
         loads,
+        plan,
     };
     let html = match kendall::report::render(model, &inputs) {
         Ok(h) => h,

@@ -1,9 +1,6 @@
 //! `kendall graph`: draws a design as DOT, Mermaid or SVG (see docs/graph.md).
 
-use crate::{
-    Color, EXIT_DESIGN, Format, parse_load, parse_replicas, read_and_compile, render_options,
-    report,
-};
+use crate::{Color, EXIT_DESIGN, Format, read_and_compile, render_options, report, with_plan};
 use clap::ValueEnum;
 use kendall::draw::Drawing;
 use std::io::Write;
@@ -21,6 +18,7 @@ pub struct GraphArgs {
     pub heat: bool,
     pub load: Option<String>,
     pub replicas: Option<String>,
+    pub plan: Option<String>,
     pub color: Color,
 }
 
@@ -52,15 +50,19 @@ pub fn run(file: &str, args: &GraphArgs) -> ExitCode {
         options,
         None,
     );
-    let heat = args.heat || args.load.is_some() || args.replicas.is_some();
+    let heat = args.heat || args.load.is_some() || args.replicas.is_some() || args.plan.is_some();
     let prediction = if heat {
         let mut opts = kendall::queueing::Options::default();
-        match parse_load(args.load.as_deref()) {
-            Ok(v) => opts.load = v,
-            Err(code) => return code,
-        }
-        match parse_replicas(model, args.replicas.as_deref()) {
-            Ok(r) => opts.replicas = r,
+        match with_plan(
+            model,
+            args.plan.as_deref(),
+            args.load.as_deref(),
+            args.replicas.as_deref(),
+        ) {
+            Ok((load, replicas)) => {
+                opts.load = load;
+                opts.replicas = replicas;
+            }
             Err(code) => return code,
         }
         match kendall::queueing::predict(model, &opts) {

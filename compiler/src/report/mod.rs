@@ -24,6 +24,8 @@ pub struct Inputs {
     pub replicas_source: String,
     /// The loads of the latency curves.
     pub loads: Vec<f64>,
+    /// The plan the replicas come from, shown as its own section.
+    pub plan: Option<crate::plan::Plan>,
 }
 
 /// Why there is no page.
@@ -96,9 +98,37 @@ pub fn render(model: &Model, inputs: &Inputs) -> Result<String, Error> {
             utilization_chart => Value::from_safe_string(charts::utilization_chart(&utilization)),
             latency_charts => latency_charts,
             loads => loads.join(", "),
+            plan => inputs.plan.as_ref().map(plan_view),
         })
         .expect("the bundled template renders");
     Ok(html)
+}
+
+/// The plan's summary and its services, as the template reads them.
+fn plan_view(p: &crate::plan::Plan) -> Value {
+    let services: Vec<Value> = (p.services.iter())
+        .map(|s| {
+            context! {
+                name => &s.name,
+                replicas => s.replicas,
+                max_replicas => s.max_replicas,
+                utilization => format!("{:.1}%", s.utilization * 100.0),
+                cost => format!("${:.3}/h", s.cost_per_hour),
+            }
+        })
+        .collect();
+    let binding: Vec<String> = (p.binding.iter())
+        .map(|b| format!("{} {}: {}", b.kind, b.subject, b.detail))
+        .collect();
+    context! {
+        cost_per_hour => format!("${:.2}", p.cost_per_hour),
+        cost_per_month => format!("${:.0}", p.cost_per_month),
+        replicas => p.total_replicas,
+        headroom => p.headroom.map_or("-".to_string(), |h| format!("{h}x")),
+        optimal => p.optimal,
+        services => services,
+        binding => binding,
+    }
 }
 
 fn t(s: f64) -> String {
