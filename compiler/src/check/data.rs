@@ -146,8 +146,9 @@ impl Checker<'_> {
     }
 }
 
-/// `12.5ms`, `3s`, `250us` or a plain number of seconds.
-fn parse_time(s: &str) -> Option<f64> {
+/// `12.5ms`, `3s`, `250us` or a plain number of seconds: a trace's or a sample file's field
+/// (the simulator reads traces with it too).
+pub(crate) fn parse_time(s: &str) -> Option<f64> {
     let (num, div) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1e3)
     } else if let Some(n) = s.strip_suffix("us") {

@@ -2,6 +2,7 @@
 //! Every problem is collected; the model is returned only when there is no error.
 
 mod data;
+pub(crate) use data::parse_time;
 mod deploy;
 mod endpoints;
 mod graph;

@@ -1,5 +1,6 @@
 //! A scenario's changes, applied to a copy of the design and its replicas.
 
+use crate::compare::fmt_load;
 use crate::model::{Model, ScenarioStep};
 use std::collections::BTreeMap;
 
@@ -37,7 +38,8 @@ pub fn apply(model: &Model, base: &BTreeMap<String, u32>, steps: &[ScenarioStep]
                     }
                 }
                 let whom = workload.as_deref().unwrap_or("every workload");
-                s.changes.push(format!("load {}x {whom}", trim(*factor)));
+                s.changes
+                    .push(format!("load {}x {whom}", fmt_load(*factor)));
             }
             ScenarioStep::FailZones { count } => {
                 let zones = (s.model.deploy.kubernetes.as_ref()).map_or(1, |k| k.zones.max(1));
@@ -61,7 +63,7 @@ pub fn apply(model: &Model, base: &BTreeMap<String, u32>, steps: &[ScenarioStep]
             } => {
                 set(&mut s, service, field, *value);
                 s.changes
-                    .push(format!("set {service}.{field} {}", trim(*value)));
+                    .push(format!("set {service}.{field} {}", fmt_load(*value)));
             }
             ScenarioStep::ExpectSlo | ScenarioStep::Expect { .. } => {}
         }
@@ -95,10 +97,4 @@ fn set(s: &mut Situation, service: &str, field: &str, value: f64) {
             }
         }
     }
-}
-
-/// A number as written: `3`, `1.5`, `0.25`.
-pub fn trim(v: f64) -> String {
-    let s = format!("{v:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -1,6 +1,7 @@
 //! A scenario's expectations, judged against predicted (or simulated) figures.
 
-use super::apply::{Situation, trim};
+use super::apply::Situation;
+use crate::compare::fmt_load;
 use crate::model::{Model, ScenarioStep, Slo};
 use std::collections::BTreeSet;
 
@@ -287,7 +288,7 @@ fn figures(model: &Model, s: &Situation, engine: &Engine) -> Result<Figures, Str
                 let o = sp.unstable.as_ref()?;
                 Some(format!(
                     "`{name}` is overloaded ({}% of capacity; needs {} replicas)",
-                    trim((o.utilization * 100.0).round()),
+                    fmt_load((o.utilization * 100.0).round()),
                     o.replicas_needed
                 ))
             };
@@ -312,7 +313,7 @@ fn figures(model: &Model, s: &Situation, engine: &Engine) -> Result<Figures, Str
                         (Some(note), _, _) => Err(note),
                         (None, Some(o), _) => Err(format!(
                             "overloaded: {}% of capacity",
-                            trim((o.utilization * 100.0).round())
+                            fmt_load((o.utilization * 100.0).round())
                         )),
                         (None, None, Some(u)) => Ok((u, None)),
                         (None, None, None) => Err(format!("`{}` has no utilisation", sp.name)),

@@ -140,7 +140,7 @@ pub fn parse_trace(bytes: &[u8]) -> Result<Vec<f64>, TraceError> {
             continue;
         }
         let field = line.split(',').next().unwrap_or("").trim();
-        let Some(t) = parse_time(field).filter(|t| *t >= 0.0) else {
+        let Some(t) = crate::check::parse_time(field).filter(|t| *t >= 0.0) else {
             return Err(TraceError {
                 line: i + 1,
                 message: format!("`{field}` is not a timestamp in seconds"),
@@ -156,21 +156,6 @@ pub fn parse_trace(bytes: &[u8]) -> Result<Vec<f64>, TraceError> {
     }
     trace_gaps(&times).map_err(|message| TraceError { line: 0, message })?;
     Ok(times)
-}
-
-/// `12.5ms`, `3s`, `250us` or a plain number of seconds.
-fn parse_time(s: &str) -> Option<f64> {
-    let (num, div) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1e3)
-    } else if let Some(n) = s.strip_suffix("us") {
-        (n, 1e6)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (s, 1.0)
-    };
-    let v: f64 = num.trim().parse().ok()?;
-    v.is_finite().then_some(v / div)
 }
 
 #[cfg(test)]
