@@ -5,8 +5,9 @@ use super::cost::{CostError, replica_cost_per_hour};
 use super::{PlanOptions, explain::Reason};
 use crate::model::{Model, ServiceKind};
 use crate::queueing::{self, Prediction};
-use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 /// One deployed service.
 #[derive(Clone, Debug)]
@@ -113,7 +114,14 @@ pub(super) struct Oracle<'m> {
     /// Zones a plan must survive losing one of; 1 when it need not.
     pub zones: u32,
     pub predictions: Cell<u32>,
+    /// The last feasible checks, newest first: the search checks its answer again (repair,
+    /// trim and the exact phase each end on a vector they have checked), and a 1,000-service
+    /// prediction costs far more than the vector comparison.
+    feasible: RefCell<VecDeque<(Vec<u32>, Rc<Check>)>>,
 }
+
+/// Feasible checks [`Oracle`] keeps.
+const REMEMBERED: usize = 4;
 
 /// The ratio of a failed SLO's prediction to its target when the workload is unstable.
 const UNSTABLE_RATIO: f64 = 10.0;
@@ -131,6 +139,7 @@ impl<'m> Oracle<'m> {
             ceiling: options.ceiling,
             zones,
             predictions: Cell::new(0),
+            feasible: RefCell::new(VecDeque::new()),
         }
     }
 
@@ -154,7 +163,20 @@ impl<'m> Oracle<'m> {
     }
 
     /// Feasibility of `r`: utilisation ceiling, SLOs, and SLOs with a zone lost.
-    pub fn check(&self, r: &[u32]) -> Check {
+    pub fn check(&self, r: &[u32]) -> Rc<Check> {
+        if let Some((_, c)) = self.feasible.borrow().iter().find(|(v, _)| v == r) {
+            return Rc::clone(c);
+        }
+        let check = Rc::new(self.check_anew(r));
+        if check.ok() {
+            let mut feasible = self.feasible.borrow_mut();
+            feasible.truncate(REMEMBERED - 1);
+            feasible.push_front((r.to_vec(), Rc::clone(&check)));
+        }
+        check
+    }
+
+    fn check_anew(&self, r: &[u32]) -> Check {
         let prediction = self.predict_at(r, self.load);
         let mut over = Vec::new();
         for (i, u) in self.units.iter().enumerate() {

@@ -300,12 +300,17 @@ fn peak_replicas(
             needed.clamp(n, u.hi)
         })
         .collect();
-    let top: Vec<u32> = units.iter().map(|u| u.hi).collect();
-    if !oracle.check(&top).ok() {
-        return top;
-    }
-    let mut learnt = Vec::new();
-    let raised = repair(&oracle, scaled, &paths(model, units), &mut learnt);
+    // Usually the scaled counts hold, and that one check settles it; otherwise the peak
+    // may be out of reach, which the upper bounds tell before any repair.
+    let raised = if oracle.check(&scaled).ok() {
+        scaled
+    } else {
+        let top: Vec<u32> = units.iter().map(|u| u.hi).collect();
+        if !oracle.check(&top).ok() {
+            return top;
+        }
+        repair(&oracle, scaled, &paths(model, units), &mut Vec::new())
+    };
     raised.iter().zip(r).map(|(&a, &b)| a.max(b)).collect()
 }
 
