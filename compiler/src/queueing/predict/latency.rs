@@ -322,7 +322,7 @@ impl<'m> Predictor<'m> {
     }
 
     /// A `time` on a grid, discretised once per distinct time and grid: designs built from
-    /// templates repeat their times. It keeps its Fourier transforms for the same reason.
+    /// templates repeat their times. It keeps its convolution kernels for the same reason.
     fn discretised(&mut self, t: &ServiceTime, step: f64) -> Rc<Shared> {
         let key = (TimeKey::of(t), step.to_bits());
         if let Some(l) = self.discretised.get(&key) {
@@ -365,7 +365,7 @@ impl<'m> Predictor<'m> {
                     .convolve(&steps)
             }
             // Own time, then calls, then the wait: the same sum in another order, which lets
-            // the own time (shared by every endpoint with the same `time`) keep its transform.
+            // the own time (shared by every endpoint with the same `time`) keep its kernel.
             (_, t) => {
                 let work = self.discretised(t, step).convolve(&steps);
                 queued(&work).unwrap_or(work)
