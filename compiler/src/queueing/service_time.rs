@@ -146,6 +146,43 @@ impl Dist {
         }
     }
 
+    /// E[min(T, x)] = ∫₀ˣ P(T > u) du: divided by E[T], the CDF of the residual (equilibrium)
+    /// time, whose sums make the M/G/1 wait ([`super::mg1`]).
+    pub fn limited_mean(&self, x: f64) -> f64 {
+        if x <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Dist::Exp { mean } => -mean * (-x / mean).exp_m1(),
+            Dist::Const { value } => value.min(x),
+            // x·P(T > x) + E[T; T ≤ x], the second by the size-biased law: for the lognormal a
+            // lognormal with location + scale², for the gamma a gamma of shape + 1.
+            Dist::LogNormal { location, scale } => {
+                let upper = 1.0 - lognormal(*location, *scale).cdf(x);
+                let biased = lognormal(location + scale * scale, *scale).cdf(x);
+                x * upper + self.mean() * biased
+            }
+            Dist::Gamma { shape, rate } => {
+                let upper = 1.0 - gamma(*shape, *rate).cdf(x);
+                x * upper + self.mean() * gamma(shape + 1.0, *rate).cdf(x)
+            }
+            Dist::Uniform { low, high } => {
+                if x <= *low {
+                    x
+                } else if x >= *high {
+                    self.mean()
+                } else {
+                    x - (x - low).powi(2) / (2.0 * (high - low))
+                }
+            }
+            Dist::Empirical { sorted } => {
+                let below = sorted.partition_point(|&s| s <= x);
+                let n = sorted.len() as f64;
+                (sorted[..below].iter().sum::<f64>() + (sorted.len() - below) as f64 * x) / n
+            }
+        }
+    }
+
     /// The `p`-quantile, for 0 < p < 1.
     pub fn quantile(&self, p: f64) -> f64 {
         assert!(p > 0.0 && p < 1.0, "quantile needs 0 < p < 1, got {p}");
