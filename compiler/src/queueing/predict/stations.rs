@@ -549,12 +549,6 @@ impl Queue {
             Queue::General(s) => s.mean_wait(),
         }
     }
-    fn mean_sojourn(&self) -> f64 {
-        match self {
-            Queue::Renewal(s) => s.mean_sojourn(),
-            Queue::General(s) => s.mean_sojourn(),
-        }
-    }
 }
 
 /// Each service as QNA sees it: servers, utilisation and service SCV from its own work (a
