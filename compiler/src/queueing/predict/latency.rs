@@ -112,6 +112,7 @@ impl<'m> Predictor<'m> {
         let e = s.endpoint(endpoint).expect("endpoint exists");
         let wait = match self.station(service) {
             Wait::Exponential { p, mean } => p * mean,
+            Wait::Tabulated(w) => w.mean(),
             Wait::Batch { wait, batches } => {
                 Dist::from_model(&wait).map_or(0.0, |d| d.mean())
                     + batches.iter().map(|(s, p)| s * p).sum::<f64>()
@@ -347,6 +348,7 @@ impl<'m> Predictor<'m> {
                 Wait::Exponential { p, mean } if *p > 0.0 && *mean > 0.0 => {
                     Some(own.add_exponential_wait(*p, *mean))
                 }
+                Wait::Tabulated(w) => Some(own.convolve(&w.discretise(step, POINTS))),
                 _ => None,
             }
         };

@@ -5,6 +5,8 @@
 //! * `kind external`: a pure delay, its own time distribution, unlimited capacity.
 //! * exponential service: GI/M/c with phase-type gaps, exact for the gaps ([`super::phmc`]):
 //!   M/M/c for Poisson arrivals, Erlang-r for a round-robin split of them.
+//! * one server with Poisson arrivals and other service: M/G/1, its wait exact by the
+//!   Pollaczek–Khinchine transform on a lattice ([`super::mg1`]).
 //! * otherwise G/G/c (Allen–Cunneen mean wait, Cosmetatos for M/D/c; exponential wait tail).
 //! * `balance shared` is one queue for all replicas × workers; `random` and `round_robin` give
 //!   each replica its own queue with a share of the arrivals (round robin also smooths them:
@@ -132,6 +134,8 @@ enum Wait {
         wait: crate::model::ServiceTime,
         batches: Vec<(f64, f64)>,
     },
+    /// The exact M/G/1 wait, tabulated ([`crate::queueing::mg1`]).
+    Tabulated(Rc<crate::queueing::mg1::Mg1Wait>),
     Unstable,
 }
 

@@ -7,11 +7,13 @@ use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
 use crate::queueing::GGc;
 use crate::queueing::batching::Batcher;
 use crate::queueing::lattice::Compact;
+use crate::queueing::mg1::Mg1Wait;
 use crate::queueing::mmc::MMc;
 use crate::queueing::phmc::{PhMc, PhaseType};
 use crate::queueing::qna::Station;
 use crate::queueing::service_time::Dist;
 use crate::queueing::traffic::Traffic;
+use std::rc::Rc;
 
 impl<'m> Predictor<'m> {
     /// Builds (once) the station of service `name`.
@@ -116,6 +118,7 @@ impl<'m> Predictor<'m> {
             && (upstream_ca2 - 1.0).abs() < 1e-9
             && !self.bunched.contains(s.name.as_str());
         let exact = exponential && poisson_input;
+        let exponential_service = exponential;
         // Phases × servers bounds the GI/M/c solution's work; beyond it, Allen–Cunneen.
         let phases = (1.0 / ca2.max(MIN_FITTED_SCV)).ceil().max(1.0);
         let exponential = exponential && phases * servers as f64 <= 4e6;
@@ -155,7 +158,26 @@ impl<'m> Predictor<'m> {
                 "least_request is modelled as one shared queue: an optimistic bound",
             );
         }
-        if scv > 2.0 {
+        let (mut p_wait, mut mean_wait) = (g.p_wait(), g.mean_wait());
+        let mut tabulated = None;
+        if servers == 1
+            && poisson_input
+            && !exponential_service
+            && !s.workers_blocking
+            && s.balance != Balance::LeastRequest
+            && (queues == 1 || s.balance == Balance::Random)
+        {
+            // One server, Poisson arrivals: the wait's distribution is known exactly.
+            let parts: Vec<(f64, Dist)> = (own_parts(self, s).into_iter())
+                .filter_map(|(w, t)| Dist::from_model(t).map(|d| (w, d)))
+                .collect();
+            if let Some(w) = Mg1Wait::new(arrivals, &parts) {
+                out.model = "M/G/1 exact";
+                (p_wait, mean_wait) = (w.p_wait(), w.mean());
+                tabulated = Some(Rc::new(w));
+            }
+        }
+        if scv > 2.0 && tabulated.is_none() {
             out.warn(
                 codes::OUTSIDE_MODEL_RANGE,
                 format!(
@@ -164,21 +186,24 @@ impl<'m> Predictor<'m> {
             );
         }
         out.utilization = Some(g.utilization());
-        out.wait_mean_s = Some(g.mean_wait());
-        out.sojourn_mean_s = Some(g.mean_sojourn());
-        let wait = Wait::Exponential {
-            p: g.p_wait(),
-            mean: if g.p_wait() > 0.0 {
-                g.mean_wait() / g.p_wait()
-            } else {
-                0.0
+        out.wait_mean_s = Some(mean_wait);
+        out.sojourn_mean_s = Some(mean_wait + mean);
+        let wait = match tabulated {
+            Some(w) => Wait::Tabulated(w),
+            None => Wait::Exponential {
+                p: p_wait,
+                mean: if p_wait > 0.0 {
+                    mean_wait / p_wait
+                } else {
+                    0.0
+                },
             },
         };
         if exact && out.model == "M/M/c exact" && queues == 1 {
             let m = MMc::new(servers, arrivals, 1.0 / mean).expect("stable above");
             out.sojourn_p99_s = Some(m.sojourn_quantile(0.99));
         } else if !s.workers_blocking {
-            out.sojourn_p99_s = self.station_p99(s, &wait, g.mean_sojourn());
+            out.sojourn_p99_s = self.station_p99(s, &wait, mean_wait + mean);
         }
         wait
     }
@@ -233,22 +258,27 @@ impl<'m> Predictor<'m> {
 
     /// The 99th percentile of wait + own work at a station, over its endpoints by rate.
     pub(super) fn station_p99(&self, s: &Service, wait: &Wait, mean: f64) -> Option<f64> {
-        let Wait::Exponential { p, mean: wait_mean } = *wait else {
-            return None;
-        };
-        // The own time: (rate, time) per endpoint, its cache hits first.
-        let mut parts: Vec<(f64, &ServiceTime)> = Vec::new();
-        for (k, e) in s.endpoints.iter().enumerate() {
-            let load = self.endpoint_load(s, k);
-            if let Some(c) = &e.cache {
-                parts.push((load.rate - load.miss_rate, &c.hit_time));
-            }
-            parts.push((load.miss_rate, &e.time));
-        }
-        parts.retain(|(w, _)| *w > 0.0);
+        let parts = own_parts(self, s);
         if parts.is_empty() {
             return None;
         }
+        let (p, wait_mean) = match wait {
+            Wait::Exponential { p, mean } => (*p, *mean),
+            Wait::Tabulated(w) => {
+                let mut span = 50.0 * mean;
+                for _ in 0..4 {
+                    let step = span / POINTS as f64;
+                    let own = sojourn(&parts, None, step, POINTS)?;
+                    let sojourn = own.convolve(&w.discretise(step, POINTS));
+                    if sojourn.overflow <= MAX_OVERFLOW {
+                        return Some(sojourn.quantile(0.99));
+                    }
+                    span *= 4.0;
+                }
+                return None;
+            }
+            _ => return None,
+        };
         let wait = (p > 0.0 && wait_mean > 0.0).then_some((p, wait_mean));
         let mut span = 50.0 * mean;
         for _ in 0..4 {
@@ -388,6 +418,20 @@ impl<'m> Predictor<'m> {
     }
 }
 
+/// A station's own time as (rate, time) per endpoint, each endpoint's cache hits first.
+fn own_parts<'s>(p: &Predictor, s: &'s Service) -> Vec<(f64, &'s ServiceTime)> {
+    let mut parts: Vec<(f64, &ServiceTime)> = Vec::new();
+    for (k, e) in s.endpoints.iter().enumerate() {
+        let load = p.endpoint_load(s, k);
+        if let Some(c) = &e.cache {
+            parts.push((load.rate - load.miss_rate, &c.hit_time));
+        }
+        parts.push((load.miss_rate, &e.time));
+    }
+    parts.retain(|(w, _)| *w > 0.0);
+    parts
+}
+
 /// The own time of a station on the first `points` points of a grid: the mixture of `parts`
 /// by weight, in their order. With `prefix`, a prefix of a longer grid: `None` when it could
 /// differ from the whole grid's points (see [`p99_in_prefix`]).
@@ -503,12 +547,6 @@ impl Queue {
         match self {
             Queue::Renewal(s) => s.mean_wait(),
             Queue::General(s) => s.mean_wait(),
-        }
-    }
-    fn mean_sojourn(&self) -> f64 {
-        match self {
-            Queue::Renewal(s) => s.mean_sojourn(),
-            Queue::General(s) => s.mean_sojourn(),
         }
     }
 }
