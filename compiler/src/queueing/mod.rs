@@ -3,13 +3,16 @@
 //! Each model documents its assumptions and where it is exact; `docs/models.md` lists them with
 //! their errors against known answers and against the simulator (`tests/accuracy.rs`). The
 //! pipeline: [`traffic`] (rates per endpoint, retries) and [`qna`] (arrival variability) →
-//! stations ([`mmc`], [`phmc`], [`ggc`], [`mg1`], [`batching`], with [`service_time`] distributions) →
-//! end-to-end [`lattice`] distributions ([`timeout`], [`forkjoin`]) → [`predict`]; [`report`]
+//! stations ([`mmc`], [`phmc`], [`ggc`], [`mg1`], [`jsq`], [`batching`], with
+//! [`service_time`] distributions) → end-to-end [`lattice`] distributions ([`timeout`],
+//! [`forkjoin`], [`batchmax`]) → [`predict`]; [`report`]
 //! turns the result into diagnostics, JSON and a table.
 
 pub mod batching;
+pub mod batchmax;
 pub mod forkjoin;
 pub mod ggc;
+pub mod jsq;
 pub mod lattice;
 pub mod mg1;
 pub mod mmc;

@@ -11,12 +11,15 @@
 //!
 //! Applied to a workload entering a sharded service and to the synchronous calls of its entry
 //! endpoint that visit a sharded service (sequential `times N` counts N forks). Not applied
-//! inside `parallel` groups, to fan-outs (`times N parallel`, whose requests share one queue
-//! rather than one arrival instant on separate queues), to calls with a timeout, or to forks
-//! deeper in the call tree.
+//! inside `parallel` groups, to calls with a timeout, or to forks deeper in the call tree.
+//!
+//! A fan-out (`times N parallel`) of the entry endpoint shares one queue rather than one
+//! arrival instant on separate queues: when its callee is one M/M/c queue fed only by it, the
+//! slowest request's mean is replaced by the exact M^N/M/c one (`queueing::batchmax`).
 
-use super::{Predictor, harmonic};
-use crate::model::Step;
+use super::{Predictor, Wait, harmonic};
+use crate::model::{Balance, Call, ServiceTime, Step};
+use crate::queueing::batchmax::batch_max_mean;
 use crate::queueing::forkjoin::fork_join_mean;
 use crate::queueing::lattice::Compact;
 
@@ -47,6 +50,16 @@ impl<'m> Predictor<'m> {
         for s in &e.steps {
             let Step::Call(c) = s else { continue };
             let shards = self.find(&c.service).1.shards;
+            if c.fanout && !c.is_async && c.timeout_s.is_none() {
+                // A fan-out into one M/M/c queue: the exact mean of its slowest request.
+                if let Some(exact) = self.fanout_mean(service, endpoint, c) {
+                    let slowest = self
+                        .lattice_rc(&c.service, &c.endpoint, step)
+                        .max_of(c.times);
+                    excess += c.probability * (slowest.mean() - exact);
+                }
+                continue;
+            }
             if c.is_async || c.fanout || c.timeout_s.is_some() || shards < 2 {
                 continue;
             }
@@ -57,6 +70,44 @@ impl<'m> Predictor<'m> {
             excess += c.probability * c.times as f64 * (1.0 - ratio) * slowest.mean();
         }
         (1.0 - hit) * excess
+    }
+
+    /// The mean of the slowest of a `times X parallel` call's requests (M^X/M/c,
+    /// `queueing::batchmax`), when the callee is one FIFO queue of exponential servers whose
+    /// endpoint makes no calls and whose only traffic is this call from an unsharded caller,
+    /// so that the batches arrive together and alone (Poisson batches assumed).
+    fn fanout_mean(&mut self, caller: &'m str, endpoint: &'m str, c: &'m Call) -> Option<f64> {
+        let (_, caller_service) = self.find(caller);
+        let (id, s) = self.find(&c.service);
+        if c.times < 2 || caller_service.shards > 1 || s.shards > 1 || s.workers_blocking {
+            return None;
+        }
+        let Wait::Exponential { .. } = self.station(&c.service) else {
+            return None;
+        };
+        let queues = match s.balance {
+            Balance::Shared => 1,
+            _ => self.replicas(s).unwrap_or(1),
+        };
+        let exponential = s.endpoints.iter().all(|e| {
+            matches!(e.time, ServiceTime::Exp { .. }) && e.cache.is_none() && e.batch.is_none()
+        });
+        let callee = s.endpoint(&c.endpoint)?;
+        if queues != 1 || !exponential || !callee.steps.is_empty() {
+            return None;
+        }
+        let load = &self.traffic.services[id];
+        let (mean, scv) = (load.mean_service_s?, load.service_scv?);
+        let caller_load = self.endpoint_load(caller_service, {
+            (caller_service.endpoints.iter()).position(|e| e.name == endpoint)?
+        });
+        let calls = caller_load.miss_rate * c.probability * c.times as f64;
+        let only = (calls - load.rate_per_shard).abs() <= 1e-9 * load.rate_per_shard;
+        let servers = self.stations[id].as_ref()?.1.servers?;
+        if !only || (scv - 1.0).abs() > 1e-9 || calls <= 0.0 {
+            return None;
+        }
+        batch_max_mean(servers, c.times, calls / c.times as f64, 1.0 / mean)
     }
 
     /// The fork-join correction of a workload's mean: `entry` is the entry endpoint's lattice

@@ -10,7 +10,8 @@
 //! * otherwise G/G/c (Allen–Cunneen mean wait, Cosmetatos for M/D/c; exponential wait tail).
 //! * `balance shared` is one queue for all replicas × workers; `random` and `round_robin` give
 //!   each replica its own queue with a share of the arrivals (round robin also smooths them:
-//!   c_a² / replicas); `least_request` is modelled as a shared queue, an optimistic bound.
+//!   c_a² / replicas); `least_request` is join-the-shortest-queue, a Markov chain
+//!   ([`super::jsq`]; beyond its size, one shared queue, an optimistic bound).
 //! * `workers N blocking`: a worker is held for the request's own work plus its synchronous
 //!   calls, whose distribution comes from the callees' lattices (layered: callees first).
 //! * dynamic batching: the embedded Markov chain at batch completions ([`super::batching`]),
@@ -26,7 +27,7 @@
 //! `docs/models.md` gives every model's error against the simulator.
 
 use super::traffic::{Divergent, Traffic};
-use crate::diagnostics::Code;
+use crate::diagnostics::{Code, codes};
 use crate::model::{Arrivals, Model, Service};
 use crate::queueing::lattice::{Compact, Shared};
 use rustc_hash::FxHashMap;
@@ -165,6 +166,7 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
             .iter()
             .all(|(k, v)| (attempts.get(k).copied().unwrap_or(1.0) - v).abs() <= 1e-6 * v);
         if settled || round == 20 {
+            p.flag_retry_storms(&next)?;
             return Ok(p.finish());
         }
         attempts = next;
@@ -310,6 +312,56 @@ impl<'m> Predictor<'m> {
             }
         }
         out
+    }
+
+    /// Warns at every stable callee that every attempt of its callers' retrying calls timing
+    /// out would overload: a congested queue makes calls time out, whose retries keep it
+    /// congested, so the uncongested state predicted here is metastable (a retry storm).
+    fn flag_retry_storms(&mut self, attempts: &super::traffic::Attempts) -> Result<(), Divergent> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let mut all = attempts.clone();
+        for ((service, endpoint, k), tries) in all.iter_mut() {
+            let e = self
+                .service(service)
+                .endpoint(endpoint)
+                .expect("endpoint exists");
+            let mut calls = Vec::new();
+            crate::model::graph::each_call(&e.steps, &mut |c| calls.push(c.retries));
+            *tries = (calls[*k] + 1) as f64;
+        }
+        let storm = super::traffic::traffic_with(self.model, self.load, &all)?;
+        for (id, (full, now)) in storm
+            .services
+            .iter()
+            .zip(&self.traffic.services)
+            .enumerate()
+        {
+            let Some((_, out)) = self.stations[id].as_mut() else {
+                continue;
+            };
+            let (Some(u), None) = (out.utilization, out.unstable) else {
+                continue;
+            };
+            if now.rate_per_shard <= 0.0 || full.rate_per_shard <= now.rate_per_shard {
+                continue;
+            }
+            let overloaded = u * full.rate_per_shard / now.rate_per_shard;
+            if overloaded >= 1.0 {
+                out.warn(
+                    codes::OUTSIDE_MODEL_RANGE,
+                    format!(
+                        "retry storm: if every attempt of the calls that retry on timeout timed out, they would offer {:.0} rps, {:.0}% of capacity; once congested the queue stays congested, and the uncongested state predicted ({:.0} rps, {:.1}%) need not last",
+                        full.rate_per_shard,
+                        overloaded * 100.0,
+                        now.rate_per_shard,
+                        u * 100.0
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn service(&self, name: &str) -> &'m Service {

@@ -108,8 +108,7 @@ impl<'m> Predictor<'m> {
             matches!(e.time, ServiceTime::Exp { .. })
                 && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
         }) && (scv - 1.0).abs() < 1e-9
-            && !s.workers_blocking
-            && s.balance != Balance::LeastRequest;
+            && !s.workers_blocking;
         // Poisson into the service, for certain: every workload Poisson, no repeated calls
         // (`times N` and fan-outs arrive in bunches) and the upstream SCV untouched by QNA.
         // Arrival variability is only approximated by QNA, so one bursty workload anywhere
@@ -123,6 +122,11 @@ impl<'m> Predictor<'m> {
         let phases = (1.0 / ca2.max(MIN_FITTED_SCV)).ceil().max(1.0);
         let exponential = exponential && phases * servers as f64 <= 4e6;
         let exact = exact && exponential;
+        // `least_request` over several replicas: the shared queue's wait scaled by the JSQ
+        // chain's ratio to it (the chain itself for Poisson arrivals and exponential service).
+        let jsq = (s.balance == Balance::LeastRequest && replicas > 1)
+            .then(|| jsq_ratios(replicas, s.workers, arrivals, mean))
+            .flatten();
         let station = if exponential {
             // Renewal arrivals into exponential servers: GI/M/c, exact for the phase-type
             // gaps (Erlang-r for a round-robin split of a Poisson stream).
@@ -146,19 +150,31 @@ impl<'m> Predictor<'m> {
         };
         if out.model.is_empty() {
             out.model = match (exact, queues == 1 || ca2 == upstream_ca2, exponential) {
+                _ if jsq.is_some() && exact => "JSQ Markov chain",
+                _ if jsq.is_some() => "G/G/c × JSQ chain ratio",
                 (true, true, _) => "M/M/c exact",
                 (true, false, _) => "GI/M/c exact (Erlang round robin)",
                 (false, _, true) => "GI/M/c (fitted arrivals)",
                 (false, _, false) => "G/G/c Allen–Cunneen",
             };
         }
-        if s.balance == Balance::LeastRequest {
-            out.warn(
-                codes::OUTSIDE_MODEL_RANGE,
-                "least_request is modelled as one shared queue: an optimistic bound",
-            );
+        if s.balance == Balance::LeastRequest && replicas > 1 {
+            match jsq {
+                None => out.warn(
+                    codes::OUTSIDE_MODEL_RANGE,
+                    "least_request is modelled as one shared queue: an optimistic bound",
+                ),
+                Some(_) if !exact => out.warn(
+                    codes::OUTSIDE_MODEL_RANGE,
+                    "least_request with non-Poisson arrivals or non-exponential service: the shared queue's wait scaled by the JSQ chain's ratio, an unmeasured approximation",
+                ),
+                Some(_) => {}
+            }
         }
-        let (mut p_wait, mut mean_wait) = (g.p_wait(), g.mean_wait());
+        let (mut p_wait, mut mean_wait) = match jsq {
+            Some((p, w)) => ((g.p_wait() * p).min(1.0), g.mean_wait() * w),
+            None => (g.p_wait(), g.mean_wait()),
+        };
         let mut tabulated = None;
         if servers == 1
             && poisson_input
@@ -518,6 +534,20 @@ fn grid_fits(parts: &[(f64, &ServiceTime)], wait: Option<(f64, f64)>, step: f64)
         })
         .fold(own_tail(near) + wait.map_or(0.0, |(p, _)| p), f64::min);
     (upper <= 0.5 * MAX_OVERFLOW).then_some(true)
+}
+
+/// JSQ over `replicas` replicas of `workers` workers against one shared queue of them all,
+/// both M/M (Poisson λ, exponential service of mean `mean`): the ratios of P(wait) and of the
+/// mean wait. `None` beyond the chain's size, or when the shared queue never waits.
+fn jsq_ratios(replicas: u32, workers: u32, rate: f64, mean: f64) -> Option<(f64, f64)> {
+    let shared = MMc::new(replicas * workers, rate, 1.0 / mean).ok()?;
+    let jsq = crate::queueing::jsq::solve(replicas, workers, rate, 1.0 / mean)?;
+    (shared.p_wait() > 0.0 && shared.mean_wait() > 0.0).then(|| {
+        (
+            jsq.p_wait / shared.p_wait(),
+            jsq.mean_wait / shared.mean_wait(),
+        )
+    })
 }
 
 /// The smallest arrival SCV fitted: an SCV of s needs ⌈1/s⌉ phases, and the queue is as good as
