@@ -211,8 +211,8 @@ impl Checker<'_> {
                     Diagnostic::new(
                         codes::UNKNOWN_GPU_TYPE,
                         format!(
-                            "`time on {}` in `{}.{}`, which does not run on `{}`",
-                            kind.name, svc.name, e.name, kind.name
+                            "`{}.{}` has `time on {}`, a gpu type `{}` does not use",
+                            svc.name, e.name, kind.name, svc.name
                         ),
                     )
                     .at(kind.span, label)

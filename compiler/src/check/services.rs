@@ -176,7 +176,9 @@ impl Checker<'_> {
                 on: Some(kind),
                 span,
             } => match part.time_on.iter().find(|(k, _, _)| k.name == kind.name) {
-                Some(&(_, _, first)) => self.repeated("time on", *span, first),
+                Some(&(_, _, first)) => {
+                    self.repeated(&format!("time on {}", kind.name), *span, first)
+                }
                 None => part.time_on.push((kind, time, *span)),
             },
             Statement::Time {
@@ -482,7 +484,7 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(codes::INVALID_CHOICE, "`one_of` needs at least two gpu types")
                     .at(span, "nothing to choose from")
-                    .help(format!("write `gpu {} x N` for one type, or list the alternatives: `one_of({}, nvidia-a100)`", kinds[0].name, kinds[0].name)),
+                    .help(format!("write `gpu {} x N` for one type, or list the alternatives: `one_of({}, OTHER)`", kinds[0].name, kinds[0].name)),
             );
             return Vec::new();
         }
