@@ -909,7 +909,14 @@ fn with_plan(
     plan: Option<&str>,
     load: Option<&str>,
     replicas: Option<&str>,
-) -> Result<(f64, std::collections::BTreeMap<String, u32>, kendall::model::Model), ExitCode> {
+) -> Result<
+    (
+        f64,
+        std::collections::BTreeMap<String, u32>,
+        kendall::model::Model,
+    ),
+    ExitCode,
+> {
     let (mut r, mut l, configured) = match plan {
         Some(path) => {
             let p = plan_cli::load_plan(model, path)?;
@@ -1018,7 +1025,13 @@ fn scenario_replicas(
     file: &str,
     replicas: Option<&str>,
     plan: Option<&str>,
-) -> Result<(std::collections::BTreeMap<String, u32>, kendall::model::Model), ExitCode> {
+) -> Result<
+    (
+        std::collections::BTreeMap<String, u32>,
+        kendall::model::Model,
+    ),
+    ExitCode,
+> {
     if replicas.is_some() {
         return Ok((parse_replicas(model, replicas)?, model.clone()));
     }

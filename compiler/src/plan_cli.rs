@@ -209,9 +209,7 @@ pub fn load_plan(model: &kendall::model::Model, path: &str) -> Result<plan::Plan
             }
         }
         let m = model.service(&s.name).expect("checked above");
-        if !m.gpu_choices.is_empty()
-            && !s.gpu.as_ref().is_some_and(|g| m.gpu_choices.contains(g))
-        {
+        if !m.gpu_choices.is_empty() && !s.gpu.as_ref().is_some_and(|g| m.gpu_choices.contains(g)) {
             return Err(usage(
                 &format!(
                     "`{path}` gives `{}` gpu {}, which is not one of its `one_of({})`",

@@ -4,8 +4,8 @@ use super::services::MergedEndpoint;
 use super::units::Dim;
 use super::{CallSite, Checker};
 use crate::diagnostics::{Diagnostic, codes, did_you_mean, one_of};
-use crate::model::graph::each_call;
 use crate::model::choice::batch_candidates;
+use crate::model::graph::each_call;
 use crate::model::*;
 use crate::source::Span;
 use crate::syntax::ast::{self, ArgValue, CallModifier, Statement, TimeSpec};
@@ -256,10 +256,7 @@ impl Checker<'_> {
                     self.report(
                         Diagnostic::new(
                             codes::MISSING_GPU_TIME,
-                            format!(
-                                "endpoint `{}.{}` has no time on {names}",
-                                svc.name, e.name
-                            ),
+                            format!("endpoint `{}.{}` has no time on {names}", svc.name, e.name),
                         )
                         .at(e.span, "no `time` for every gpu type")
                         .help(format!(

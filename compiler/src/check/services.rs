@@ -470,10 +470,13 @@ impl Checker<'_> {
             if let Some(first) = kinds.iter().find(|f| f.name == k.name && f.span != k.span) {
                 if first.span.start < k.span.start {
                     self.report(
-                        Diagnostic::new(codes::INVALID_CHOICE, format!("gpu type `{}` is listed twice in `one_of`", k.name))
-                            .at(k.span, "listed again")
-                            .with(first.span, "first listed here")
-                            .help("list each gpu type once"),
+                        Diagnostic::new(
+                            codes::INVALID_CHOICE,
+                            format!("gpu type `{}` is listed twice in `one_of`", k.name),
+                        )
+                        .at(k.span, "listed again")
+                        .with(first.span, "first listed here")
+                        .help("list each gpu type once"),
                     );
                 }
                 continue;
@@ -537,7 +540,11 @@ fn override_endpoint<'a>(base: &mut MergedEndpoint<'a>, nearer: MergedEndpoint<'
         base.time = nearer.time;
     }
     for line in nearer.time_on {
-        match base.time_on.iter_mut().find(|(k, _, _)| k.name == line.0.name) {
+        match base
+            .time_on
+            .iter_mut()
+            .find(|(k, _, _)| k.name == line.0.name)
+        {
             Some(slot) => *slot = line,
             None => base.time_on.push(line),
         }
