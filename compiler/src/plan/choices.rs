@@ -48,7 +48,10 @@ pub(super) fn run(model: &Model, options: &PlanOptions) -> Result<Plan, Infeasib
         .map(|s| (s.name.clone(), s.options()))
         .collect();
     if services.is_empty() {
-        let solved = search::solve(model, options).map_err(|f| f.infeasible)?;
+        let solved = search::solve(model, options, None)
+            .map_err(|f| f.infeasible)?
+            .map_err(|_| ())
+            .expect("no cutoff, no pruning");
         return search::finish(model, options, &solved, 0);
     }
     let mut c = Chooser {
@@ -147,18 +150,14 @@ impl Chooser<'_> {
             return Ok(());
         }
         let model = self.apply(combo);
-        match search::solve(&model, self.options) {
-            Ok(solved) => {
+        let cutoff = self.best.as_ref().map(|(_, b)| (b.cost, b.count));
+        match search::solve(&model, self.options, cutoff) {
+            // Its lower bounds cannot beat the best so far: nothing to solve.
+            Ok(Err(predictions)) => self.predictions += predictions,
+            Ok(Ok(solved)) => {
                 self.predictions += solved.predictions;
-                let replicas: u64 = solved.replicas.iter().map(|&n| u64::from(n)).sum();
                 self.all_optimal &= solved.optimal;
-                let better = self.best.as_ref().is_none_or(|(_, b)| {
-                    let b_replicas: u64 = b.replicas.iter().map(|&n| u64::from(n)).sum();
-                    // Costs within rounding are equal: then the fewest replicas.
-                    solved.cost < b.cost - 1e-9
-                        || (solved.cost <= b.cost + 1e-9 && replicas < b_replicas)
-                });
-                if better {
+                if cutoff.is_none_or(|c| !search::cannot_beat(solved.cost, solved.count, c)) {
                     self.best = Some((combo.clone(), solved));
                 }
             }

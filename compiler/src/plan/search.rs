@@ -19,6 +19,8 @@ pub(super) struct Solved {
     pub optimal: bool,
     /// Of the deployed services and jobs (external services are the same for every option).
     pub cost: f64,
+    /// Replicas × shards over the units.
+    pub count: u64,
     pub predictions: u32,
 }
 
@@ -30,8 +32,39 @@ pub(super) struct Failed {
     pub predictions: u32,
 }
 
-/// The cheapest replicas for `model` as it stands (its choices applied), without the report.
-pub(super) fn solve(model: &Model, options: &PlanOptions) -> Result<Solved, Failed> {
+/// A plan to beat: (cost, replicas × shards).
+pub(super) type Cutoff = (f64, u64);
+
+/// Whether a plan of `cost` and `count` cannot beat `cutoff`: dearer, or as dear with as many
+/// replicas (ties go to the plan found first).
+pub(super) fn cannot_beat(cost: f64, count: u64, cutoff: Cutoff) -> bool {
+    cost > cutoff.0 + 1e-9 || (cost >= cutoff.0 - 1e-9 && count >= cutoff.1)
+}
+
+/// The cost and replicas × shards of `r` over `units`, jobs at their sized cost.
+fn cost_of(units: &[Unit], r: &[u32], jobs: &[super::JobPlan]) -> (f64, u64) {
+    let cost = units
+        .iter()
+        .zip(r)
+        .filter(|(u, _)| !u.job)
+        .map(|(u, &n)| u.cost * f64::from(n))
+        .sum::<f64>()
+        + jobs.iter().map(|j| j.cost_per_hour).sum::<f64>();
+    let count = units
+        .iter()
+        .zip(r)
+        .map(|(u, &n)| u64::from(n) * u64::from(u.shards))
+        .sum();
+    (cost, count)
+}
+
+/// The cheapest replicas for `model` as it stands (its choices applied), without the report;
+/// `Ok(Err(predictions made))` when its lower bounds already show it cannot beat `cutoff`.
+pub(super) fn solve(
+    model: &Model,
+    options: &PlanOptions,
+    cutoff: Option<Cutoff>,
+) -> Result<Result<Solved, u32>, Failed> {
     let fail = |reasons: Vec<Reason>, closeness: (u8, f64), predictions: u32| Failed {
         infeasible: Infeasible {
             system: model.system.clone().unwrap_or_default(),
@@ -65,6 +98,11 @@ pub(super) fn solve(model: &Model, options: &PlanOptions) -> Result<Solved, Fail
         ));
     }
     let lb = lower_bounds(&oracle, &top);
+    // Every plan of this model costs at least its lower bounds' cost (a valid bound).
+    let (floor_cost, floor_count) = cost_of(&units, &lb, &jobs);
+    if cutoff.is_some_and(|c| cannot_beat(floor_cost, floor_count, c)) {
+        return Ok(Err(oracle.predictions.get()));
+    }
     let mut learnt = Vec::new();
     let mut r = repair(&oracle, lb.clone(), &paths(model, &units), &mut learnt);
     trim(&oracle, &lb, &mut r, &mut learnt);
@@ -88,20 +126,15 @@ pub(super) fn solve(model: &Model, options: &PlanOptions) -> Result<Solved, Fail
             ));
         }
     };
-    let cost = units
-        .iter()
-        .zip(&r)
-        .filter(|(u, _)| !u.job)
-        .map(|(u, &n)| u.cost * f64::from(n))
-        .sum::<f64>()
-        + jobs.iter().map(|j| j.cost_per_hour).sum::<f64>();
-    Ok(Solved {
+    let (cost, count) = cost_of(&units, &r, &jobs);
+    Ok(Ok(Solved {
         replicas: r,
         lb,
         optimal,
         cost,
+        count,
         predictions: oracle.predictions.get(),
-    })
+    }))
 }
 
 /// The plan of `model` with the replicas `solved` found: peak replicas, headroom, binding
