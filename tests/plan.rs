@@ -5,7 +5,6 @@ mod support;
 
 use kendall::model::Model;
 use kendall::plan::{self, PlanOptions, Reason};
-use kendall::queueing;
 use kendall::resolve::MemoryLoader;
 use std::collections::BTreeMap;
 
@@ -19,112 +18,11 @@ fn model(design: &str) -> Model {
     compiled.model.expect("the design compiles")
 }
 
-/// The cheapest replica vector by enumerating every one: the same feasibility rules as the
-/// planner (utilisation ceiling, SLOs, SLOs with the fullest zone lost, the `min_replicas`
-/// floor, cluster cpu and budget), written out independently. Returns (cost, replicas).
-fn brute_force(model: &Model, options: &PlanOptions) -> Option<(f64, u64, BTreeMap<String, u32>)> {
-    let zones = model
-        .deploy
-        .kubernetes
-        .as_ref()
-        .map_or(1, |k| if options.zone_loss { k.zones } else { 1 });
-    let planned: Vec<_> = model
-        .services
-        .iter()
-        .filter(|s| s.replicas.is_some())
-        .collect();
-    let ranges: Vec<(u32, u32)> = planned
-        .iter()
-        .map(|s| {
-            let r = s.replicas.unwrap();
-            if r.pinned {
-                (r.min, r.min)
-            } else {
-                (r.min.max(options.min_replicas.min(r.max)), r.max)
-            }
-        })
-        .collect();
-    let price: Vec<f64> = planned
-        .iter()
-        .map(|s| {
-            kendall::plan::cost::replica_cost_per_hour(s, &model.pricing).unwrap()
-                * f64::from(s.shards)
-        })
-        .collect();
-    let holds = |replicas: &BTreeMap<String, u32>, ceiling: Option<f64>| {
-        let p = queueing::predict(
-            model,
-            &queueing::Options {
-                load: options.load,
-                replicas: replicas.clone(),
-            },
-        )
-        .unwrap();
-        let stable = p.services.iter().all(|s| {
-            s.unstable.is_none()
-                && ceiling.is_none_or(|c| s.utilization.is_none_or(|u| u <= c + 1e-9))
-        });
-        stable && p.workloads.iter().all(|w| w.slos.iter().all(|s| s.met))
-    };
-    let mut best: Option<(f64, u64, BTreeMap<String, u32>)> = None;
-    let mut vector: Vec<u32> = ranges.iter().map(|r| r.0).collect();
-    loop {
-        let replicas: BTreeMap<String, u32> = planned
-            .iter()
-            .zip(&vector)
-            .map(|(s, &n)| (s.name.clone(), n))
-            .collect();
-        let cost: f64 = vector
-            .iter()
-            .zip(&price)
-            .map(|(&n, p)| f64::from(n) * p)
-            .sum();
-        let count: u64 = vector
-            .iter()
-            .zip(&planned)
-            .map(|(&n, s)| u64::from(n) * u64::from(s.shards))
-            .sum();
-        let cpu: f64 = vector
-            .iter()
-            .zip(&planned)
-            .map(|(&n, s)| f64::from(n) * s.cpu_cores.unwrap_or(0.0) * f64::from(s.shards))
-            .sum();
-        let fits = model.cluster.cpu_cores.is_none_or(|c| cpu <= c + 1e-9)
-            && model.budget_per_hour.is_none_or(|b| cost <= b + 1e-9);
-        let better = best
-            .as_ref()
-            .is_none_or(|b| cost < b.0 - 1e-9 || (cost < b.0 + 1e-9 && count < b.1));
-        if fits && better && holds(&replicas, Some(options.ceiling)) {
-            let survivors: BTreeMap<String, u32> = replicas
-                .iter()
-                .map(|(k, &n)| (k.clone(), n - n.div_ceil(zones)))
-                .collect();
-            let zone_ok =
-                zones < 2 || (survivors.values().all(|&n| n > 0) && holds(&survivors, None));
-            if zone_ok {
-                best = Some((cost, count, replicas));
-            }
-        }
-        // The next vector, odometer style.
-        let mut i = 0;
-        loop {
-            if i == vector.len() {
-                return best;
-            }
-            if vector[i] < ranges[i].1 {
-                vector[i] += 1;
-                break;
-            }
-            vector[i] = ranges[i].0;
-            i += 1;
-        }
-    }
-}
-
 fn assert_optimal(design: &str, options: &PlanOptions) -> plan::Plan {
     let m = model(design);
     let planned = plan::plan(&m, options).expect("a plan exists");
-    let (cost, count, replicas) = brute_force(&m, options).expect("brute force finds a plan");
+    let (cost, count, replicas) =
+        support::brute::brute_force(&m, options).expect("brute force finds a plan");
     assert!(
         (planned.cost_per_hour - cost).abs() < 1e-3,
         "plan costs {} with {:?}, brute force {} with {:?}",
@@ -445,7 +343,7 @@ fn examples() {
             replicas: p.replicas(),
             ..Default::default()
         };
-        let s = kendall::simulate::simulate(&m, &options).unwrap();
+        let s = kendall::simulate::simulate(&m.with_choices(&p.choices()), &options).unwrap();
         for w in &s.workloads {
             for slo in &w.slos {
                 let e = slo.simulated_s;

@@ -41,6 +41,9 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // The plan's GPU types and batch maxima, for the manifests.
+    let configured = model.with_choices(&plan.choices());
+    let model = &configured;
     let allocation = Allocation::from_plan(model, &plan);
     let files = match generate::generate(model, &allocation, args.target) {
         Ok(f) => f,

@@ -815,10 +815,15 @@ fn predict(
         load: 1.0,
         ..Default::default()
     };
-    match with_plan(model, plan, load, replicas) {
-        Ok((l, r)) => (opts.load, opts.replicas) = (l, r),
+    let configured;
+    let model = match with_plan(model, plan, load, replicas) {
+        Ok((l, r, m)) => {
+            (opts.load, opts.replicas) = (l, r);
+            configured = m;
+            &configured
+        }
         Err(code) => return code,
-    }
+    };
     let mut all: Vec<kendall::diagnostics::Diagnostic> =
         compiled.diagnostics.iter().cloned().collect();
     let prediction = match kendall::queueing::predict(model, &opts) {
@@ -896,22 +901,34 @@ struct SimulateArgs {
     plan: Option<String>,
 }
 
-/// Load and replicas from `--plan` (if given), then `--load` and `--replicas` over them.
+/// Load, replicas and the model with its choices applied from `--plan` (if given; without,
+/// the design's first GPU type and lowest batch max), then `--load` and `--replicas` over
+/// them.
 fn with_plan(
     model: &kendall::model::Model,
     plan: Option<&str>,
     load: Option<&str>,
     replicas: Option<&str>,
-) -> Result<(f64, std::collections::BTreeMap<String, u32>), ExitCode> {
-    let (mut r, mut l) = match plan {
-        Some(path) => plan_cli::read_plan(model, path)?,
-        None => (std::collections::BTreeMap::new(), 1.0),
+) -> Result<
+    (
+        f64,
+        std::collections::BTreeMap<String, u32>,
+        kendall::model::Model,
+    ),
+    ExitCode,
+> {
+    let (mut r, mut l, configured) = match plan {
+        Some(path) => {
+            let p = plan_cli::load_plan(model, path)?;
+            (p.replicas(), p.load, model.with_choices(&p.choices()))
+        }
+        None => (std::collections::BTreeMap::new(), 1.0, model.clone()),
     };
     if load.is_some() || plan.is_none() {
         l = parse_load(load)?;
     }
     r.extend(parse_replicas(model, replicas)?);
-    Ok((l, r))
+    Ok((l, r, configured))
 }
 
 /// A whole number from `min`, with `_` allowed between digits; a usage error otherwise.
@@ -964,10 +981,11 @@ fn test(
             failed = true;
             continue;
         };
-        let base = match scenario_replicas(model, file, replicas, plan) {
+        let (base, configured) = match scenario_replicas(model, file, replicas, plan) {
             Ok(r) => r,
             Err(code) => return code,
         };
+        let model = &configured;
         if let kendall::scenario::Engine::Simulate(o) = &mut engine
             && let Err(code) = read_traces(model, file, o)
         {
@@ -999,22 +1017,30 @@ fn test(
     }
 }
 
-/// The replicas scenarios start from: `--replicas` over the design's, or the plan's (`--plan`,
-/// else planned now). A design no plan can satisfy is tested at its own replicas, with a note.
+/// The replicas scenarios start from, and the model with its choices applied: `--replicas`
+/// over the design's (its first GPU types and lowest batch maxima), or the plan's (`--plan`,
+/// else planned now). A design no plan can satisfy is tested as designed, with a note.
 fn scenario_replicas(
     model: &kendall::model::Model,
     file: &str,
     replicas: Option<&str>,
     plan: Option<&str>,
-) -> Result<std::collections::BTreeMap<String, u32>, ExitCode> {
+) -> Result<
+    (
+        std::collections::BTreeMap<String, u32>,
+        kendall::model::Model,
+    ),
+    ExitCode,
+> {
     if replicas.is_some() {
-        return parse_replicas(model, replicas);
+        return Ok((parse_replicas(model, replicas)?, model.clone()));
     }
     if let Some(path) = plan {
-        return plan_cli::read_plan(model, path).map(|(r, _)| r);
+        let p = plan_cli::load_plan(model, path)?;
+        return Ok((p.replicas(), model.with_choices(&p.choices())));
     }
     match kendall::plan::plan(model, &kendall::plan::PlanOptions::default()) {
-        Ok(p) => Ok(p.replicas()),
+        Ok(p) => Ok((p.replicas(), model.with_choices(&p.choices()))),
         Err(e) => {
             let first = e
                 .reasons
@@ -1024,7 +1050,7 @@ fn scenario_replicas(
             eprintln!(
                 "note: no plan for `{file}` meets every constraint{first}; its scenarios run at the design's replicas (pins and lower bounds)"
             );
-            Ok(std::collections::BTreeMap::new())
+            Ok((std::collections::BTreeMap::new(), model.clone()))
         }
     }
 }
@@ -1104,15 +1130,20 @@ fn simulate(file: &str, args: &SimulateArgs, format: Format, color: Color) -> Ex
         eprintln!("note: `{file}` is a library module (no `system`): nothing to simulate");
         return ExitCode::SUCCESS;
     }
-    match with_plan(
+    let configured;
+    let model = match with_plan(
         model,
         args.plan.as_deref(),
         args.load.as_deref(),
         args.replicas.as_deref(),
     ) {
-        Ok((l, r)) => (opts.load, opts.replicas) = (l, r),
+        Ok((l, r, m)) => {
+            (opts.load, opts.replicas) = (l, r);
+            configured = m;
+            &configured
+        }
         Err(code) => return code,
-    }
+    };
     if let Err(code) = read_traces(model, file, &mut opts) {
         return code;
     }
@@ -1297,6 +1328,12 @@ fn report_page(
             Err(code) => return code,
         }
     };
+    // The plan's GPU types and batch maxima; the design's first and lowest without a plan.
+    let configured = match &plan {
+        Some(p) => model.with_choices(&p.choices()),
+        None => model.clone(),
+    };
+    let model = &configured;
     let inputs = kendall::report::Inputs {
         file: file.to_string(),
         replicas_source: source,

@@ -7,7 +7,6 @@ use super::{
 use clap::ValueEnum;
 use kendall::diagnostics;
 use kendall::plan::{self, PlanOptions};
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,6 +118,9 @@ pub fn plan(
                         "error: no plan for `{}` at {}x load meets every constraint",
                         e.system, e.load
                     );
+                    if let Some(note) = e.note() {
+                        eprintln!("  {note}");
+                    }
                     for r in &e.reasons {
                         eprintln!("  - {r}");
                     }
@@ -206,6 +208,31 @@ pub fn load_plan(model: &kendall::model::Model, path: &str) -> Result<plan::Plan
                 ));
             }
         }
+        let m = model.service(&s.name).expect("checked above");
+        if !m.gpu_choices.is_empty() && !s.gpu.as_ref().is_some_and(|g| m.gpu_choices.contains(g)) {
+            return Err(usage(
+                &format!(
+                    "`{path}` gives `{}` gpu {}, which is not one of its `one_of({})`",
+                    s.name,
+                    s.gpu.as_deref().map_or("none".into(), |g| format!("`{g}`")),
+                    m.gpu_choices.join(", ")
+                ),
+                Some("plan this design again with `kendall plan`".into()),
+            ));
+        }
+        if let Some(range) = m.batch_choices() {
+            let (lo, hi) = (range[0], range[range.len() - 1]);
+            if !s.batch_max.is_some_and(|b| (lo..=hi).contains(&b)) {
+                return Err(usage(
+                    &format!(
+                        "`{path}` gives `{}` batch max {}, outside its `batch max {lo}..{hi}`",
+                        s.name,
+                        s.batch_max.map_or("none".into(), |b| b.to_string())
+                    ),
+                    Some("plan this design again with `kendall plan`".into()),
+                ));
+            }
+        }
         if s.replicas == 0 {
             return Err(usage(
                 &format!("`{path}` gives `{}` 0 replicas", s.name),
@@ -214,15 +241,6 @@ pub fn load_plan(model: &kendall::model::Model, path: &str) -> Result<plan::Plan
         }
     }
     Ok(plan)
-}
-
-/// Replicas and load from the plan in `path` (`--plan` of `predict` and `simulate`).
-pub fn read_plan(
-    model: &kendall::model::Model,
-    path: &str,
-) -> Result<(BTreeMap<String, u32>, f64), ExitCode> {
-    let plan = load_plan(model, path)?;
-    Ok((plan.replicas(), plan.load))
 }
 
 /// The plan in `path` if given, else the design planned now with the default constraints; an
@@ -239,6 +257,9 @@ pub fn plan_or_load(
             "error: no plan for `{}` at {}x load meets every constraint",
             e.system, e.load
         );
+        if let Some(note) = e.note() {
+            eprintln!("  {note}");
+        }
         for r in &e.reasons {
             eprintln!("  - {r}");
         }

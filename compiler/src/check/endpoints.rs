@@ -4,6 +4,7 @@ use super::services::MergedEndpoint;
 use super::units::Dim;
 use super::{CallSite, Checker};
 use crate::diagnostics::{Diagnostic, codes, did_you_mean, one_of};
+use crate::model::choice::batch_candidates;
 use crate::model::graph::each_call;
 use crate::model::*;
 use crate::source::Span;
@@ -28,10 +29,14 @@ impl Checker<'_> {
             None => Some(None),
             Some(b) => self.batch(b).map(Some),
         };
+        let (time, gpu_times) = self.gpu_times(svc, &e);
         let time = match e.time {
+            _ if time.is_some() => time,
             Some((spec, span)) => self.time_spec(spec, span, e.batch.map(Statement::span), false),
             // A job's work is its workload's `work`; its endpoints only say what it touches.
             None if svc.kind == ServiceKind::Job => Some(ServiceTime::Const { value_s: 0.0 }),
+            // An error in a `time on` line, already reported.
+            None if !e.time_on.is_empty() => None,
             None => {
                 // A template may leave `time` to the services that extend it.
                 if !self.template_mode {
@@ -93,6 +98,7 @@ impl Checker<'_> {
         Some(Endpoint {
             name: e.name,
             time: time?,
+            gpu_times: gpu_times?,
             cache: cache?,
             batch: batch?,
             steps,
@@ -128,15 +134,146 @@ impl Checker<'_> {
     }
 
     fn batch(&mut self, s: &Statement) -> Option<Batch> {
-        let Statement::Batch { max, wait, .. } = s else {
+        let Statement::Batch {
+            max, up_to, wait, ..
+        } = s
+        else {
             unreachable!("only `batch` statements are batches")
         };
-        let max = self.count(max, "batch max", 1, 65536);
+        let lo = self.count(max, "batch max", 1, 65536);
+        let range = match up_to {
+            None => Some(None),
+            Some(hi_q) => match (lo, self.count(hi_q, "batch max", 1, 65536)) {
+                (Some(lo), Some(hi)) if lo > hi => {
+                    self.report(
+                        Diagnostic::new(
+                            codes::EMPTY_RANGE,
+                            format!("batch max range `{lo}..{hi}` is empty"),
+                        )
+                        .at(max.span.to(hi_q.span), "the lower bound is above the upper")
+                        .help(format!("write `batch max {hi}..{lo}`")),
+                    );
+                    None
+                }
+                (Some(lo), Some(hi)) => Some((lo < hi).then(|| batch_candidates(lo, hi))),
+                _ => None,
+            },
+        };
         let wait_s = match wait {
             Some(w) => self.quantity(w, Dim::Time, "batch wait"),
             None => Some(0.0),
         };
-        max.zip(wait_s).map(|(max, wait_s)| Batch { max, wait_s })
+        Some(Batch {
+            max: lo?,
+            max_choices: range?.unwrap_or_default(),
+            wait_s: wait_s?,
+        })
+    }
+
+    /// The time of endpoint `e` from its `time on TYPE` lines: `(time on the type in use,
+    /// times by type of a gpu choice)`. The first is `None` when the endpoint's plain `time`
+    /// decides (no `time on` for the type in use), or on an error (reported).
+    fn gpu_times(
+        &mut self,
+        svc: &Service,
+        e: &MergedEndpoint<'_>,
+    ) -> (Option<ServiceTime>, Option<BTreeMap<String, ServiceTime>>) {
+        let batch = e.batch.map(Statement::span);
+        let types: Vec<String> = if svc.gpu_choices.is_empty() {
+            svc.gpu.iter().map(|g| g.kind.clone()).collect()
+        } else {
+            svc.gpu_choices.clone()
+        };
+        let mut on: BTreeMap<String, ServiceTime> = BTreeMap::new();
+        let mut ok = true;
+        for &(kind, spec, span) in &e.time_on {
+            // A template may name types that the services extending it choose.
+            if !self.template_mode && !types.contains(&kind.name) {
+                ok = false;
+                let (label, help) = if types.is_empty() {
+                    (
+                        "this service has no gpu".to_string(),
+                        "give the service `gpu TYPE x N`, or write a plain `time`".to_string(),
+                    )
+                } else {
+                    (
+                        format!("not a gpu type of `{}`", svc.name),
+                        match did_you_mean(&kind.name, types.iter().map(String::as_str)) {
+                            Some(s) => s,
+                            None => format!(
+                                "the service's gpu types are {}",
+                                one_of(&types.iter().map(String::as_str).collect::<Vec<_>>())
+                            ),
+                        },
+                    )
+                };
+                self.report(
+                    Diagnostic::new(
+                        codes::UNKNOWN_GPU_TYPE,
+                        format!(
+                            "`{}.{}` has `time on {}`, a gpu type `{}` does not use",
+                            svc.name, e.name, kind.name, svc.name
+                        ),
+                    )
+                    .at(kind.span, label)
+                    .help(help),
+                );
+                continue;
+            }
+            match self.time_spec(spec, span, batch, false) {
+                Some(t) => {
+                    on.insert(kind.name.clone(), t);
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return (None, None);
+        }
+        let default = match e.time {
+            Some((spec, span)) if !svc.gpu_choices.is_empty() => {
+                match self.time_spec(spec, span, batch, false) {
+                    Some(t) => Some(t),
+                    None => return (None, None),
+                }
+            }
+            _ => None,
+        };
+        let mut times = BTreeMap::new();
+        if !svc.gpu_choices.is_empty() {
+            let missing: Vec<&String> = types
+                .iter()
+                .filter(|t| !on.contains_key(*t) && e.time.is_none())
+                .collect();
+            if !missing.is_empty() {
+                // Nothing at all is the usual missing `time`, reported by the caller.
+                if !on.is_empty() && !self.template_mode {
+                    let names = missing
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.report(
+                        Diagnostic::new(
+                            codes::MISSING_GPU_TIME,
+                            format!("endpoint `{}.{}` has no time on {names}", svc.name, e.name),
+                        )
+                        .at(e.span, "no `time` for every gpu type")
+                        .help(format!(
+                            "add `time on {} …`, or a plain `time` for the types without their own",
+                            missing[0]
+                        )),
+                    );
+                }
+                return (None, None);
+            }
+            for t in &types {
+                let time = on.get(t).or(default.as_ref()).expect("checked above");
+                times.insert(t.clone(), time.clone());
+            }
+        }
+        let current = types.first().and_then(|t| on.get(t)).cloned();
+        (current, Some(times))
     }
 
     fn steps(&mut self, statements: &[&Statement], sites: &mut Vec<CallSite>) -> Vec<Step> {

@@ -16,6 +16,8 @@ pub(super) struct MergedEndpoint<'a> {
     pub name: String,
     pub span: Span,
     pub time: Option<(&'a ast::TimeSpec, Span)>,
+    /// `time on TYPE …` lines, by type: a nearer body's line replaces the same type's.
+    pub time_on: Vec<(&'a ast::Ident, &'a ast::TimeSpec, Span)>,
     pub cache: Option<&'a Statement>,
     pub batch: Option<&'a Statement>,
     pub calls: Vec<&'a Statement>,
@@ -85,6 +87,7 @@ impl Checker<'_> {
                         name: String::new(),
                         span: stmt.span(),
                         time: None,
+                        time_on: Vec::new(),
                         cache: None,
                         batch: None,
                         calls: Vec::new(),
@@ -155,6 +158,7 @@ impl Checker<'_> {
             name: name.to_string(),
             span,
             time: None,
+            time_on: Vec::new(),
             cache: None,
             batch: None,
             calls: Vec::new(),
@@ -167,7 +171,21 @@ impl Checker<'_> {
 
     fn add_statement<'a>(&mut self, part: &mut MergedEndpoint<'a>, s: &'a Statement) {
         match s {
-            Statement::Time { time, span } => match part.time {
+            Statement::Time {
+                time,
+                on: Some(kind),
+                span,
+            } => match part.time_on.iter().find(|(k, _, _)| k.name == kind.name) {
+                Some(&(_, _, first)) => {
+                    self.repeated(&format!("time on {}", kind.name), *span, first)
+                }
+                None => part.time_on.push((kind, time, *span)),
+            },
+            Statement::Time {
+                time,
+                on: None,
+                span,
+            } => match part.time {
                 Some((_, first)) => self.repeated("time", *span, first),
                 None => part.time = Some((time, *span)),
             },
@@ -249,6 +267,7 @@ impl Checker<'_> {
             cpu_cores: None,
             memory_bytes: None,
             gpu: None,
+            gpu_choices: Vec::new(),
             workers: 1,
             workers_blocking: false,
             replicas: kind.is_deployed().then_some(Replicas {
@@ -297,6 +316,30 @@ impl Checker<'_> {
             }
             _ => m.endpoints,
         };
+        let ranged: Vec<Span> = endpoints
+            .iter()
+            .filter_map(|e| match e.batch {
+                Some(Statement::Batch {
+                    up_to: Some(_),
+                    span,
+                    ..
+                }) => Some(*span),
+                _ => None,
+            })
+            .collect();
+        if let [first, second, ..] = ranged[..]
+            && !self.template_mode
+        {
+            self.report(
+                Diagnostic::new(
+                    codes::INVALID_CHOICE,
+                    format!("service `{name}` has more than one `batch max` range"),
+                )
+                .at(second, "a second range")
+                .with(first, "the first")
+                .help("the planner chooses one batch max per service: give the other endpoints a fixed `batch max`"),
+            );
+        }
         for e in endpoints {
             if let Some(ep) = self.endpoint(&svc, e) {
                 svc.endpoints.push(ep);
@@ -347,10 +390,13 @@ impl Checker<'_> {
                     .and_then(|v| self.positive(v, q, "memory"))
                     .map(|v| v.round() as u64);
             }
-            FieldKind::Gpu { kind, count } => {
+            FieldKind::Gpu { types, count } => {
+                if let ast::GpuTypes::OneOf { kinds, span } = types {
+                    svc.gpu_choices = self.gpu_choice(kinds, *span);
+                }
                 if let Some(n) = self.count(count, "gpu", 1, 64) {
                     svc.gpu = Some(Gpu {
-                        kind: kind.name.clone(),
+                        kind: types.kinds()[0].name.clone(),
                         count: n,
                     });
                 }
@@ -417,6 +463,37 @@ impl Checker<'_> {
         }
     }
 
+    /// The types of `gpu one_of(…)`: at least two, all different.
+    fn gpu_choice(&mut self, kinds: &[ast::Ident], span: Span) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in kinds {
+            if let Some(first) = kinds.iter().find(|f| f.name == k.name && f.span != k.span) {
+                if first.span.start < k.span.start {
+                    self.report(
+                        Diagnostic::new(
+                            codes::INVALID_CHOICE,
+                            format!("gpu type `{}` is listed twice in `one_of`", k.name),
+                        )
+                        .at(k.span, "listed again")
+                        .with(first.span, "first listed here")
+                        .help("list each gpu type once"),
+                    );
+                }
+                continue;
+            }
+            out.push(k.name.clone());
+        }
+        if kinds.len() < 2 {
+            self.report(
+                Diagnostic::new(codes::INVALID_CHOICE, "`one_of` needs at least two gpu types")
+                    .at(span, "nothing to choose from")
+                    .help(format!("write `gpu {} x N` for one type, or list the alternatives: `one_of({}, OTHER)`", kinds[0].name, kinds[0].name)),
+            );
+            return Vec::new();
+        }
+        out
+    }
+
     fn not_for_external(&mut self, service: &str, what: &str, span: Span) {
         self.report(
             Diagnostic::new(codes::FIELD_NOT_ALLOWED, format!("`{what}` does not apply to external service `{service}`"))
@@ -461,6 +538,16 @@ impl Checker<'_> {
 fn override_endpoint<'a>(base: &mut MergedEndpoint<'a>, nearer: MergedEndpoint<'a>) {
     if nearer.time.is_some() {
         base.time = nearer.time;
+    }
+    for line in nearer.time_on {
+        match base
+            .time_on
+            .iter_mut()
+            .find(|(k, _, _)| k.name == line.0.name)
+        {
+            Some(slot) => *slot = line,
+            None => base.time_on.push(line),
+        }
     }
     if nearer.cache.is_some() {
         base.cache = nearer.cache;

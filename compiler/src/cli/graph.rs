@@ -51,6 +51,8 @@ pub fn run(file: &str, args: &GraphArgs) -> ExitCode {
         None,
     );
     let heat = args.heat || args.load.is_some() || args.replicas.is_some() || args.plan.is_some();
+    let configured;
+    let mut model = model;
     let prediction = if heat {
         let mut opts = kendall::queueing::Options::default();
         match with_plan(
@@ -59,9 +61,11 @@ pub fn run(file: &str, args: &GraphArgs) -> ExitCode {
             args.load.as_deref(),
             args.replicas.as_deref(),
         ) {
-            Ok((load, replicas)) => {
+            Ok((load, replicas, m)) => {
                 opts.load = load;
                 opts.replicas = replicas;
+                configured = m;
+                model = &configured;
             }
             Err(code) => return code,
         }

@@ -73,6 +73,8 @@ codes! {
     REPEATED_FIELD = "E0310" Error "field given twice";
     FIELD_NOT_ALLOWED = "E0311" Error "field does not apply here";
     MISSING_FIELD = "E0312" Error "required field missing";
+    UNKNOWN_GPU_TYPE = "E0313" Error "time for a gpu type the service does not use";
+    MISSING_GPU_TIME = "E0314" Error "gpu type without a time";
 
     MISSING_UNIT = "E0401" Error "missing unit";
     UNKNOWN_UNIT = "E0402" Error "unknown unit";
@@ -88,6 +90,7 @@ codes! {
     BATCH_MISMATCH = "E0507" Error "batching and batch time disagree";
     INVALID_DISTRIBUTION = "E0508" Error "invalid distribution";
     INVALID_STATISTIC = "E0509" Error "invalid statistic";
+    INVALID_CHOICE = "E0510" Error "invalid choice";
 
     CALL_CYCLE = "E0601" Error "synchronous call cycle";
     OVERLOADED = "E0801" Error "station overloaded";

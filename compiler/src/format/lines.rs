@@ -354,8 +354,19 @@ impl<'a> Printer<'a> {
             FieldKind::Protocol(i) => format!("protocol {}", i.name),
             FieldKind::Cpu(q) => format!("cpu {}", self.quantity(q)),
             FieldKind::Memory(q) => format!("memory {}", self.quantity(q)),
-            FieldKind::Gpu { kind, count } => {
-                format!("gpu {} x {}", kind.name, self.quantity(count))
+            FieldKind::Gpu { types, count } => {
+                let kinds = match types {
+                    GpuTypes::One(k) => k.name.clone(),
+                    GpuTypes::OneOf { kinds, .. } => format!(
+                        "one_of({})",
+                        kinds
+                            .iter()
+                            .map(|k| k.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                format!("gpu {kinds} x {}", self.quantity(count))
             }
             FieldKind::Workers { count, blocking } => format!(
                 "workers {}{}",
@@ -405,7 +416,10 @@ impl<'a> Printer<'a> {
 
     fn statement(&mut self, s: &Statement) {
         let code = match s {
-            Statement::Time { time, .. } => format!("time {}", self.time_spec(time)),
+            Statement::Time { time, on, .. } => match on {
+                Some(t) => format!("time on {} {}", t.name, self.time_spec(time)),
+                None => format!("time {}", self.time_spec(time)),
+            },
             Statement::Call(c) => self.call(c),
             Statement::Parallel { steps, span } => {
                 let open = self.open_brace(span.start as usize + "parallel".len());
@@ -423,8 +437,13 @@ impl<'a> Printer<'a> {
                 }
                 code
             }
-            Statement::Batch { max, wait, .. } => {
+            Statement::Batch {
+                max, up_to, wait, ..
+            } => {
                 let mut code = format!("batch max {}", self.quantity(max));
+                if let Some(hi) = up_to {
+                    code = format!("{code}..{}", self.quantity(hi));
+                }
                 if let Some(w) = wait {
                     code = format!("{code} wait {}", self.quantity(w));
                 }

@@ -371,7 +371,7 @@ fn unit(
         replicas: p.replicas,
         pdb: p.replicas >= 2 && workload != "CronJob",
         hpa,
-        env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        env: choice_env(s),
         secrets: s
             .secrets
             .iter()
@@ -400,6 +400,24 @@ fn unit(
             deadline_s: j.deadline_s,
         }),
     }
+}
+
+/// The service's `env`, and what the planner chose for it (the model has the plan's choices
+/// applied): `KENDALL_GPU_TYPE` with `gpu one_of`, `KENDALL_BATCH_MAX` with `batch max A..B`,
+/// so the program runs as planned. A variable the design sets itself wins.
+fn choice_env(s: &Service) -> Vec<(String, String)> {
+    let mut env = s.env.clone();
+    if let Some(g) = s.gpu.as_ref().filter(|_| !s.gpu_choices.is_empty()) {
+        env.entry("KENDALL_GPU_TYPE".into())
+            .or_insert_with(|| g.kind.clone());
+    }
+    if s.batch_choices().is_some()
+        && let Some(b) = s.current().batch_max
+    {
+        env.entry("KENDALL_BATCH_MAX".into())
+            .or_insert_with(|| b.to_string());
+    }
+    env.into_iter().collect()
 }
 
 fn unit_name(s: &Service, shard: u32) -> String {

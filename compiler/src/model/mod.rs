@@ -2,6 +2,7 @@
 //! `kendall check --emit model`) reads. Times are seconds, rates requests per second, memory
 //! bytes, cpu cores, money dollars per hour. See `docs/model-json.md`.
 
+pub mod choice;
 pub mod graph;
 
 use serde::Serialize;
@@ -162,7 +163,11 @@ pub struct Service {
     pub warmup_s: Option<f64>,
     pub cpu_cores: Option<f64>,
     pub memory_bytes: Option<u64>,
+    /// The GPU type in use: the design's, or the first of its `one_of` until a plan chooses.
     pub gpu: Option<Gpu>,
+    /// `gpu one_of(…)`: the types the planner chooses from, as written (empty without a choice).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpu_choices: Vec<String>,
     /// Requests one replica serves at once (for batching services: model instances).
     pub workers: u32,
     /// Whether a worker stays held while its request waits on downstream calls.
@@ -189,8 +194,12 @@ impl Service {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Endpoint {
     pub name: String,
-    /// Own work per request (per batch for batching endpoints).
+    /// Own work per request (per batch for batching endpoints), on the GPU type in use.
     pub time: ServiceTime,
+    /// With a GPU choice: the time on each type of the choice (its `time on TYPE`, else the
+    /// endpoint's `time`). Empty without a choice.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub gpu_times: BTreeMap<String, ServiceTime>,
     pub cache: Option<Cache>,
     pub batch: Option<Batch>,
     /// Calls in the order written.
@@ -246,7 +255,13 @@ pub struct Cache {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Batch {
+    /// The batch max in use: the design's, or the lower bound of its range until a plan
+    /// chooses.
     pub max: u32,
+    /// `batch max A..B`: the values the planner tries (powers of two within the range, and
+    /// A and B), ascending. Empty without a range.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub max_choices: Vec<u32>,
     /// How long the oldest queued request may wait for a fuller batch; 0 is greedy.
     pub wait_s: f64,
 }

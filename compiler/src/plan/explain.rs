@@ -12,6 +12,31 @@ pub struct Infeasible {
     pub system: String,
     pub load: f64,
     pub reasons: Vec<Reason>,
+    /// With choices (`gpu one_of`, `batch max A..B`): the options the reasons are for, those
+    /// that came closest to a plan. Empty without choices.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<ChosenOption>,
+}
+
+/// A service's option in an infeasibility explanation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChosenOption {
+    pub service: String,
+    pub gpu: Option<String>,
+    pub batch_max: Option<u32>,
+}
+
+impl std::fmt::Display for ChosenOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.service)?;
+        if let Some(g) = &self.gpu {
+            write!(f, " on {g}")?;
+        }
+        if let Some(b) = self.batch_max {
+            write!(f, " with batch max {b}")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -394,6 +419,9 @@ fn zone_loss(oracle: &Oracle, top: &Check, workload: &crate::model::Workload) ->
 
 impl std::fmt::Display for Infeasible {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(note) = self.note() {
+            writeln!(f, "{note}")?;
+        }
         for r in &self.reasons {
             writeln!(f, "{r}")?;
         }
@@ -402,9 +430,22 @@ impl std::fmt::Display for Infeasible {
 }
 
 impl Infeasible {
+    /// With choices: which options the reasons are for, e.g. "even with `ranker` on
+    /// nvidia-a100 with batch max 8 (the options closest to a plan):".
+    pub fn note(&self) -> Option<String> {
+        if self.choices.is_empty() {
+            return None;
+        }
+        let options: Vec<String> = self.choices.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "even with {} (the options closest to a plan):",
+            options.join(", ")
+        ))
+    }
+
     /// The `--format json` document of an infeasible design.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "format_version": super::FORMAT_VERSION,
             "system": self.system,
             "feasible": false,
@@ -414,6 +455,11 @@ impl Infeasible {
                 v["message"] = serde_json::Value::String(r.to_string());
                 v
             }).collect::<Vec<_>>(),
-        })
+        });
+        if let Some(note) = self.note() {
+            doc["choices"] = serde_json::to_value(&self.choices).expect("choices serialise");
+            doc["note"] = serde_json::Value::String(note);
+        }
+        doc
     }
 }

@@ -23,6 +23,7 @@
 //! greedy plan bounds the MILP (its cost) and stays the answer if the exact phase runs out
 //! of its budget of predictions, which [`Plan::optimal`] reports.
 
+mod choices;
 pub mod cost;
 mod explain;
 mod jobs;
@@ -32,7 +33,8 @@ pub mod report;
 mod search;
 pub mod sweep;
 
-pub use explain::{Infeasible, Reason};
+pub use choices::MAX_COMBINATIONS;
+pub use explain::{ChosenOption, Infeasible, Reason};
 pub use report::{to_json, to_table};
 
 use crate::model::Model;
@@ -120,8 +122,14 @@ pub struct ServicePlan {
     pub cost_per_hour: f64,
     /// The batch size chosen, for a batching service.
     pub batch_max: Option<u32>,
-    /// The GPU type, for a GPU service.
+    /// The GPU type, for a GPU service (the planner's choice with `gpu one_of`).
     pub gpu: Option<String>,
+    /// `gpu one_of(…)`: the types the planner chose `gpu` from, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpu_choices: Vec<String>,
+    /// `batch max A..B`: the candidates the planner chose `batch_max` from, ascending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch_max_choices: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -173,7 +181,7 @@ pub struct Binding {
 
 /// Plans `model`: the cheapest feasible replicas, or why there are none.
 pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, Infeasible> {
-    search::run(model, options)
+    choices::run(model, options)
 }
 
 /// plan.json, pretty-printed (see docs/plan-json.md).
@@ -200,6 +208,21 @@ impl Plan {
         self.services
             .iter()
             .map(|s| (s.name.clone(), s.replicas))
+            .collect()
+    }
+
+    /// The GPU type and batch max of every planned service, to apply with
+    /// [`Model::with_choices`] (services without choices ignore theirs).
+    pub fn choices(&self) -> std::collections::BTreeMap<String, crate::model::choice::Choice> {
+        self.services
+            .iter()
+            .map(|s| {
+                let choice = crate::model::choice::Choice {
+                    gpu: s.gpu.clone(),
+                    batch_max: s.batch_max,
+                };
+                (s.name.clone(), choice)
+            })
             .collect()
     }
 }

@@ -70,13 +70,17 @@ pub(super) fn build(oracle: &Oracle, options: &PlanOptions, parts: Parts) -> Pla
                 pinned: u.pinned,
                 utilization: round(utilization, 4),
                 cost_per_hour: round(cost, 4),
-                batch_max: s
-                    .endpoints
-                    .iter()
-                    .filter_map(|e| e.batch.as_ref())
-                    .map(|b| b.max)
-                    .max(),
+                // The ranged endpoint's when the planner chose it.
+                batch_max: s.current().batch_max.or_else(|| {
+                    s.endpoints
+                        .iter()
+                        .filter_map(|e| e.batch.as_ref())
+                        .map(|b| b.max)
+                        .max()
+                }),
                 gpu: s.gpu.as_ref().map(|g| g.kind.clone()),
+                gpu_choices: s.gpu_choices.clone(),
+                batch_max_choices: s.batch_choices().map(<[u32]>::to_vec).unwrap_or_default(),
             }
         })
         .collect();
@@ -176,10 +180,28 @@ pub fn to_table(plan: &Plan) -> String {
             notes.push("pinned".to_string());
         }
         if let Some(g) = &s.gpu {
-            notes.push(format!("gpu {g}"));
+            if s.gpu_choices.is_empty() {
+                notes.push(format!("gpu {g}"));
+            } else {
+                notes.push(format!(
+                    "gpu {g} (chosen from {})",
+                    s.gpu_choices.join(", ")
+                ));
+            }
         }
         if let Some(b) = s.batch_max {
-            notes.push(format!("batch max {b}"));
+            if s.batch_max_choices.is_empty() {
+                notes.push(format!("batch max {b}"));
+            } else {
+                notes.push(format!(
+                    "batch max {b} (chosen from {})",
+                    s.batch_max_choices
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
         let _ = writeln!(
             out,

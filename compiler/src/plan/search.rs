@@ -11,26 +11,98 @@ pub(super) const EPS: f64 = 1e-6;
 /// Candidates tried one by one per repair step; beyond, the longest waits are tried.
 const TRIALS: usize = 12;
 
-pub(super) fn run(model: &Model, options: &PlanOptions) -> Result<Plan, Infeasible> {
-    let fail = |reasons: Vec<Reason>| Infeasible {
-        system: model.system.clone().unwrap_or_default(),
-        load: options.load,
-        reasons,
+/// A replica vector found for one model (one option of every choice), before the report.
+pub(super) struct Solved {
+    pub replicas: Vec<u32>,
+    /// The lower bounds from the utilisation ceiling, for the binding constraints.
+    pub lb: Vec<u32>,
+    pub optimal: bool,
+    /// Of the deployed services and jobs (external services are the same for every option).
+    pub cost: f64,
+    /// Replicas × shards over the units.
+    pub count: u64,
+    pub predictions: u32,
+}
+
+/// Why one model has no plan, and how close it came: lower is closer (see
+/// [`super::choices`]).
+pub(super) struct Failed {
+    pub infeasible: Infeasible,
+    pub closeness: (u8, f64),
+    pub predictions: u32,
+}
+
+/// A plan to beat: (cost, replicas × shards).
+pub(super) type Cutoff = (f64, u64);
+
+/// Whether a plan of `cost` and `count` cannot beat `cutoff`: dearer, or as dear with as many
+/// replicas (ties go to the plan found first).
+pub(super) fn cannot_beat(cost: f64, count: u64, cutoff: Cutoff) -> bool {
+    cost > cutoff.0 + 1e-9 || (cost >= cutoff.0 - 1e-9 && count >= cutoff.1)
+}
+
+/// The cost and replicas × shards of `r` over `units`, jobs at their sized cost.
+fn cost_of(units: &[Unit], r: &[u32], jobs: &[super::JobPlan]) -> (f64, u64) {
+    let cost = units
+        .iter()
+        .zip(r)
+        .filter(|(u, _)| !u.job)
+        .map(|(u, &n)| u.cost * f64::from(n))
+        .sum::<f64>()
+        + jobs.iter().map(|j| j.cost_per_hour).sum::<f64>();
+    let count = units
+        .iter()
+        .zip(r)
+        .map(|(u, &n)| u64::from(n) * u64::from(u.shards))
+        .sum();
+    (cost, count)
+}
+
+/// The cheapest replicas for `model` as it stands (its choices applied), without the report;
+/// `Ok(Err(predictions made))` when its lower bounds already show it cannot beat `cutoff`.
+pub(super) fn solve(
+    model: &Model,
+    options: &PlanOptions,
+    cutoff: Option<Cutoff>,
+) -> Result<Result<Solved, u32>, Failed> {
+    let fail = |reasons: Vec<Reason>, closeness: (u8, f64), predictions: u32| Failed {
+        infeasible: Infeasible {
+            system: model.system.clone().unwrap_or_default(),
+            load: options.load,
+            reasons,
+            choices: Vec::new(),
+        },
+        closeness,
+        predictions,
     };
     if let Err(d) = crate::queueing::traffic(model, options.load) {
-        return Err(fail(vec![Reason::Divergent {
-            services: d.services,
-        }]));
+        return Err(fail(
+            vec![Reason::Divergent {
+                services: d.services,
+            }],
+            (4, 0.0),
+            0,
+        ));
     }
-    let mut units = units(model, options).map_err(|r| fail(vec![r]))?;
-    let jobs = jobs::size(model, &mut units).map_err(fail)?;
+    let mut units = units(model, options).map_err(|r| fail(vec![r], (5, 0.0), 0))?;
+    let jobs = jobs::size(model, &mut units).map_err(|r| fail(r, (3, 0.0), 0))?;
     let oracle = Oracle::new(model, &units, options.load, options);
     let hi: Vec<u32> = units.iter().map(|u| u.hi).collect();
     let top = oracle.check(&hi);
     if !top.ok() {
-        return Err(fail(explain::at_top(&oracle, &top)));
+        let reasons = explain::at_top(&oracle, &top);
+        return Err(fail(
+            reasons,
+            (2, top.violation()),
+            oracle.predictions.get(),
+        ));
     }
     let lb = lower_bounds(&oracle, &top);
+    // Every plan of this model costs at least its lower bounds' cost (a valid bound).
+    let (floor_cost, floor_count) = cost_of(&units, &lb, &jobs);
+    if cutoff.is_some_and(|c| cannot_beat(floor_cost, floor_count, c)) {
+        return Ok(Err(oracle.predictions.get()));
+    }
     let mut learnt = Vec::new();
     let mut r = repair(&oracle, lb.clone(), &paths(model, &units), &mut learnt);
     trim(&oracle, &lb, &mut r, &mut learnt);
@@ -47,9 +119,46 @@ pub(super) fn run(model: &Model, options: &PlanOptions) -> Result<Plan, Infeasib
     let (r, optimal) = match exact {
         milp::Outcome::Found { replicas, optimal } => (replicas, optimal),
         milp::Outcome::NoneFits => {
-            return Err(fail(vec![limits.explain(&units, &lb, &r)]));
+            return Err(fail(
+                vec![limits.explain(&units, &lb, &r)],
+                (1, 0.0),
+                oracle.predictions.get(),
+            ));
         }
     };
+    let (cost, count) = cost_of(&units, &r, &jobs);
+    Ok(Ok(Solved {
+        replicas: r,
+        lb,
+        optimal,
+        cost,
+        count,
+        predictions: oracle.predictions.get(),
+    }))
+}
+
+/// The plan of `model` with the replicas `solved` found: peak replicas, headroom, binding
+/// constraints and the report. `spent` predictions were made before.
+pub(super) fn finish(
+    model: &Model,
+    options: &PlanOptions,
+    solved: &Solved,
+    spent: u32,
+) -> Result<Plan, Infeasible> {
+    let fail = |reasons: Vec<Reason>| Infeasible {
+        system: model.system.clone().unwrap_or_default(),
+        load: options.load,
+        reasons,
+        choices: Vec::new(),
+    };
+    let mut units = units(model, options).map_err(|r| fail(vec![r]))?;
+    let jobs = jobs::size(model, &mut units).map_err(fail)?;
+    let oracle = Oracle::new(model, &units, options.load, options);
+    oracle.predictions.set(spent + solved.predictions);
+    let lb = &solved.lb;
+    let limits = milp::Limits::of(model, &units, &jobs);
+    let r = solved.replicas.clone();
+    let optimal = solved.optimal;
     let check = oracle.check(&r);
     debug_assert!(check.ok());
     let peak = peak_replicas(model, &units, options, &r, &check);

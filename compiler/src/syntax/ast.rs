@@ -222,7 +222,7 @@ pub enum FieldKind {
     Cpu(Quantity),
     Memory(Quantity),
     Gpu {
-        kind: Ident,
+        types: GpuTypes,
         count: Quantity,
     },
     Workers {
@@ -274,6 +274,23 @@ impl FieldKind {
     }
 }
 
+/// The GPU type of `gpu TYPE x N`, or the planner's choice `gpu one_of(T1, T2) x N`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuTypes {
+    One(Ident),
+    OneOf { kinds: Vec<Ident>, span: Span },
+}
+
+impl GpuTypes {
+    /// The types as written, in order.
+    pub fn kinds(&self) -> &[Ident] {
+        match self {
+            GpuTypes::One(k) => std::slice::from_ref(k),
+            GpuTypes::OneOf { kinds, .. } => kinds,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Replicas {
     Fixed(Quantity),
@@ -299,6 +316,8 @@ pub enum Statement {
     /// Boxed: a time spec is several times larger than the other statements.
     Time {
         time: Box<TimeSpec>,
+        /// `time on TYPE …`: the time on one GPU type.
+        on: Option<Ident>,
         span: Span,
     },
     Call(Call),
@@ -312,7 +331,10 @@ pub enum Statement {
         span: Span,
     },
     Batch {
+        /// The batch max, or the lower bound of `batch max A..B`.
         max: Quantity,
+        /// The upper bound of `batch max A..B`: the planner picks.
+        up_to: Option<Quantity>,
         wait: Option<Quantity>,
         span: Span,
     },

@@ -114,6 +114,8 @@ fn is_keyword(rule: Rule) -> bool {
             | max_kw
             | memory_kw
             | of_kw
+            | on_kw
+            | one_of_kw
             | parallel_kw
             | per_kw
             | port_kw
@@ -535,9 +537,20 @@ impl Lower {
                     Rule::cpu => FieldKind::Cpu(self.quantity(next())),
                     Rule::memory => FieldKind::Memory(self.quantity(next())),
                     Rule::gpu => {
-                        let kind = self.ident(next());
+                        let first = next();
+                        let choice = if first.as_rule() == Rule::gpu_choice {
+                            GpuTypes::OneOf {
+                                span: self.span(&first),
+                                kinds: children(first).map(|p| self.ident(p)).collect(),
+                            }
+                        } else {
+                            GpuTypes::One(self.ident(first))
+                        };
                         let count = self.quantity(next());
-                        FieldKind::Gpu { kind, count }
+                        FieldKind::Gpu {
+                            types: choice,
+                            count,
+                        }
                     }
                     Rule::workers => {
                         let count = self.quantity(next());
@@ -593,10 +606,20 @@ impl Lower {
     fn statement(&mut self, pair: Pair<'_, Rule>, depth: usize) -> Statement {
         let span = self.span(&pair);
         match pair.as_rule() {
-            Rule::time => Statement::Time {
-                time: Box::new(self.time_spec(children(pair).next().expect("time spec"))),
-                span,
-            },
+            Rule::time => {
+                let mut inner = children(pair).peekable();
+                let on = if inner.peek().map(|p| p.as_rule()) == Some(Rule::time_on) {
+                    let p = inner.next().expect("peeked");
+                    Some(self.ident(children(p).next().expect("gpu type")))
+                } else {
+                    None
+                };
+                Statement::Time {
+                    time: Box::new(self.time_spec(inner.next().expect("time spec"))),
+                    on,
+                    span,
+                }
+            }
             Rule::call => Statement::Call(self.call(pair)),
             Rule::parallel => {
                 if depth == MAX_PARALLEL_DEPTH {
@@ -630,9 +653,22 @@ impl Lower {
             }
             Rule::batch => {
                 let mut inner = children(pair);
-                let max = self.quantity(inner.next().expect("batch max"));
+                let first = inner.next().expect("batch max");
+                let (max, up_to) = if first.as_rule() == Rule::batch_range {
+                    let mut b = children(first);
+                    let lo = self.quantity(b.next().expect("min"));
+                    let hi = self.quantity(b.next().expect("max"));
+                    (lo, Some(hi))
+                } else {
+                    (self.quantity(first), None)
+                };
                 let wait = inner.next().map(|p| self.quantity(p));
-                Statement::Batch { max, wait, span }
+                Statement::Batch {
+                    max,
+                    up_to,
+                    wait,
+                    span,
+                }
             }
             r => unreachable!("statement {r:?}"),
         }
