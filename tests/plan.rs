@@ -6,7 +6,6 @@ mod support;
 use kendall::model::Model;
 use kendall::plan::{self, PlanOptions, Reason};
 use kendall::resolve::MemoryLoader;
-use std::collections::BTreeMap;
 
 fn model(design: &str) -> Model {
     let compiled = kendall::compile("t.arch", design.as_bytes(), &MemoryLoader::new());

@@ -7,21 +7,21 @@ use kendall::plan::PlanOptions;
 use kendall::queueing;
 use std::collections::BTreeMap;
 
+/// A plan found by enumeration: (cost, replicas, replicas by service, options by service).
+pub type Found = (f64, u64, BTreeMap<String, u32>, BTreeMap<String, Choice>);
+
 /// The cheapest plan over every combination of the design's choices (GPU type × batch max
 /// candidate per service) and every replica vector: (cost, replicas, replicas by service,
 /// the options chosen by service). Ties go to the fewest replicas, then to the first
 /// combination (types as written, batch max ascending), as the planner's.
-pub fn brute_force_choices(
-    model: &Model,
-    options: &PlanOptions,
-) -> Option<(f64, u64, BTreeMap<String, u32>, BTreeMap<String, Choice>)> {
+pub fn brute_force_choices(model: &Model, options: &PlanOptions) -> Option<Found> {
     let chosen: Vec<(String, Vec<Choice>)> = model
         .services
         .iter()
         .filter(|s| s.replicas.is_some() && s.has_choices())
         .map(|s| (s.name.clone(), s.options()))
         .collect();
-    let mut best: Option<(f64, u64, BTreeMap<String, u32>, BTreeMap<String, Choice>)> = None;
+    let mut best: Option<Found> = None;
     let mut digits = vec![0usize; chosen.len()];
     loop {
         let choices: BTreeMap<String, Choice> = chosen

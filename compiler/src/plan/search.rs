@@ -5,6 +5,7 @@ use super::oracle::{Check, Oracle, Unit, units, utilization};
 use super::{Plan, PlanOptions, jobs, milp, report};
 use crate::model::{Model, Step};
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// Per-replica cost added to the objective so that, at equal cost, fewer replicas win.
 pub(super) const EPS: f64 = 1e-6;
@@ -22,6 +23,8 @@ pub(super) struct Solved {
     /// Replicas × shards over the units.
     pub count: u64,
     pub predictions: u32,
+    /// The check of `replicas` (feasible), for [`finish`].
+    pub check: Rc<Check>,
 }
 
 /// Why one model has no plan, and how close it came: lower is closer (see
@@ -127,6 +130,9 @@ pub(super) fn solve(
         }
     };
     let (cost, count) = cost_of(&units, &r, &jobs);
+    // Every answer of the search was checked feasible: this is the oracle's memory.
+    let check = oracle.check(&r);
+    debug_assert!(check.ok());
     Ok(Ok(Solved {
         replicas: r,
         lb,
@@ -134,6 +140,7 @@ pub(super) fn solve(
         cost,
         count,
         predictions: oracle.predictions.get(),
+        check,
     }))
 }
 
@@ -159,18 +166,17 @@ pub(super) fn finish(
     let limits = milp::Limits::of(model, &units, &jobs);
     let r = solved.replicas.clone();
     let optimal = solved.optimal;
-    let check = oracle.check(&r);
-    debug_assert!(check.ok());
-    let peak = peak_replicas(model, &units, options, &r, &check);
-    let headroom = headroom(&oracle, &r, &check);
-    let binding = binding(&oracle, &lb, &r, &check, &limits);
+    let check = &solved.check;
+    let peak = peak_replicas(model, &units, options, &r, check);
+    let headroom = headroom(&oracle, &r, check);
+    let binding = binding(&oracle, lb, &r, check, &limits);
     Ok(report::build(
         &oracle,
         options,
         report::Parts {
             replicas: &r,
             peak: &peak,
-            check: &check,
+            check,
             jobs,
             headroom,
             binding,
