@@ -2,16 +2,7 @@
 
 mod support;
 
-use std::process::{Command, Output};
-
-fn kendall(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kendall"))
-        .args(args)
-        .current_dir(support::root())
-        .env_remove("COLUMNS")
-        .output()
-        .expect("kendall runs")
-}
+use std::process::Output;
 
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exited normally")
@@ -33,14 +24,14 @@ const WARNS: &[u8] = b"system s {\n  workload w { entry api rate 5 rps }\n  serv
 
 #[test]
 fn clean_design_exits_zero() {
-    let o = kendall(&["check", "examples/recsys.arch"]);
+    let o = support::kendall(&["check", "examples/recsys.arch"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("checked 1 file: no problems"));
 }
 
 #[test]
 fn several_files_are_checked_together() {
-    let o = kendall(&["check", "examples/recsys.arch", "examples/fraud.arch"]);
+    let o = support::kendall(&["check", "examples/recsys.arch", "examples/fraud.arch"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("checked 2 files: no problems"));
 }
@@ -51,7 +42,7 @@ fn design_errors_exit_one_and_show_every_error() {
         "two.arch",
         b"system s {\n  workload w { entry nope.x rate 5 rps }\n  service api { time 5ms }\n}\n",
     );
-    let o = kendall(&["check", &f]);
+    let o = support::kendall(&["check", &f]);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(err.contains("E0302"), "{err}");
@@ -62,28 +53,32 @@ fn design_errors_exit_one_and_show_every_error() {
 #[test]
 fn empty_and_non_utf8_files_are_design_errors() {
     let empty = temp("empty.arch", b"");
-    let o = kendall(&["check", &empty]);
+    let o = support::kendall(&["check", &empty]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("E0002"));
     let latin1 = temp("latin1.arch", b"// caf\xe9\nsystem s {}\n");
-    let o = kendall(&["check", &latin1]);
+    let o = support::kendall(&["check", &latin1]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("E0001"));
 }
 
 #[test]
 fn unreadable_paths_and_usage_errors_exit_two() {
-    let o = kendall(&["check", "does/not/exist.arch"]);
+    let o = support::kendall(&["check", "does/not/exist.arch"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("cannot read `does/not/exist.arch`: no such file"));
-    assert_eq!(code(&kendall(&["check"])), 2);
+    assert_eq!(code(&support::kendall(&["check"])), 2);
     assert_eq!(
-        code(&kendall(&["check", "--bogus", "examples/recsys.arch"])),
+        code(&support::kendall(&[
+            "check",
+            "--bogus",
+            "examples/recsys.arch"
+        ])),
         2
     );
-    assert_eq!(code(&kendall(&["frobnicate"])), 2);
+    assert_eq!(code(&support::kendall(&["frobnicate"])), 2);
     assert_eq!(
-        code(&kendall(&[
+        code(&support::kendall(&[
             "check",
             "--emit",
             "model",
@@ -97,11 +92,11 @@ fn unreadable_paths_and_usage_errors_exit_two() {
 #[test]
 fn warnings_pass_unless_denied() {
     let f = temp("warns.arch", WARNS);
-    let o = kendall(&["check", &f]);
+    let o = support::kendall(&["check", &f]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("W0601"));
     assert!(stderr(&o).contains("1 warning"));
-    let o = kendall(&["check", "--deny-warnings", &f]);
+    let o = support::kendall(&["check", "--deny-warnings", &f]);
     assert_eq!(code(&o), 1);
 }
 
@@ -111,7 +106,7 @@ fn json_diagnostics_have_one_based_positions() {
         "json.arch",
         b"system s {\n  service api {\n    time exp(5 rps)\n  }\n}\n",
     );
-    let o = kendall(&["check", "--format", "json", &f]);
+    let o = support::kendall(&["check", "--format", "json", &f]);
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is json");
     let d = &v["diagnostics"][0];
@@ -127,7 +122,7 @@ fn json_diagnostics_have_one_based_positions() {
 #[test]
 fn json_warnings_are_reported_with_severity() {
     let f = temp("jsonw.arch", WARNS);
-    let o = kendall(&["check", "--format", "json", &f]);
+    let o = support::kendall(&["check", "--format", "json", &f]);
     assert_eq!(code(&o), 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["diagnostics"][0]["severity"], "warning");
@@ -137,7 +132,7 @@ fn json_warnings_are_reported_with_severity() {
 
 #[test]
 fn emit_model_prints_the_model_json() {
-    let o = kendall(&["check", "--emit", "model", "examples/recsys.arch"]);
+    let o = support::kendall(&["check", "--emit", "model", "examples/recsys.arch"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let m: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is json");
     assert_eq!(m["system"], "recsys");
@@ -159,33 +154,33 @@ fn emit_model_prints_the_model_json() {
 
 #[test]
 fn output_is_deterministic() {
-    let a = kendall(&["check", "--emit", "model", "examples/rag.arch"]);
-    let b = kendall(&["check", "--emit", "model", "examples/rag.arch"]);
+    let a = support::kendall(&["check", "--emit", "model", "examples/rag.arch"]);
+    let b = support::kendall(&["check", "--emit", "model", "examples/rag.arch"]);
     assert_eq!(a.stdout, b.stdout);
     let f = temp(
         "det.arch",
         b"system s {\n  service a { time 5ms call b }\n  service b { time 5ms call a }\n}\n",
     );
-    let a = kendall(&["check", &f]);
-    let b = kendall(&["check", &f]);
+    let a = support::kendall(&["check", &f]);
+    let b = support::kendall(&["check", &f]);
     assert_eq!(a.stderr, b.stderr);
 }
 
 #[test]
 fn explain_prints_the_page() {
-    let o = kendall(&["explain", "E0302"]);
+    let o = support::kendall(&["explain", "E0302"]);
     assert_eq!(code(&o), 0);
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("# E0302: unknown service"));
-    let o = kendall(&["explain", "e0302"]);
+    let o = support::kendall(&["explain", "e0302"]);
     assert_eq!(code(&o), 0);
-    let o = kendall(&["explain", "E9999"]);
+    let o = support::kendall(&["explain", "E9999"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("no diagnostic code `E9999`"));
 }
 
 #[test]
 fn predict_reports_unstable_stations_and_exits_one() {
-    let o = kendall(&["predict", "--color", "never", "examples/recsys.arch"]);
+    let o = support::kendall(&["predict", "--color", "never", "examples/recsys.arch"]);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert!(err.contains("E0801"), "{err}");
@@ -197,7 +192,7 @@ fn predict_reports_unstable_stations_and_exits_one() {
 
 #[test]
 fn predict_with_replicas_meets_the_slos() {
-    let o = kendall(&[
+    let o = support::kendall(&[
         "predict",
         "--format",
         "json",
@@ -248,7 +243,7 @@ fn predict_with_replicas_meets_the_slos() {
 
 #[test]
 fn predict_load_scales_every_workload() {
-    let base = kendall(&[
+    let base = support::kendall(&[
         "predict",
         "--format",
         "json",
@@ -256,7 +251,7 @@ fn predict_load_scales_every_workload() {
         "retrieval=6,events=2,ranker=2",
         "examples/recsys.arch",
     ]);
-    let more = kendall(&[
+    let more = support::kendall(&[
         "predict",
         "--format",
         "json",
@@ -276,7 +271,7 @@ fn predict_load_scales_every_workload() {
 
 #[test]
 fn predict_usage_errors_exit_two() {
-    let o = kendall(&[
+    let o = support::kendall(&[
         "predict",
         "--replicas",
         "retreival=3",
@@ -286,7 +281,7 @@ fn predict_usage_errors_exit_two() {
     assert!(stderr(&o).contains("no service named `retreival`"));
     assert!(stderr(&o).contains("did you mean `retrieval`?"));
     assert_eq!(
-        code(&kendall(&[
+        code(&support::kendall(&[
             "predict",
             "--replicas",
             "api=0",
@@ -295,7 +290,7 @@ fn predict_usage_errors_exit_two() {
         2
     );
     assert_eq!(
-        code(&kendall(&[
+        code(&support::kendall(&[
             "predict",
             "--replicas",
             "api",
@@ -304,7 +299,7 @@ fn predict_usage_errors_exit_two() {
         2
     );
     assert_eq!(
-        code(&kendall(&[
+        code(&support::kendall(&[
             "predict",
             "--load",
             "-2x",
@@ -312,7 +307,7 @@ fn predict_usage_errors_exit_two() {
         ])),
         2
     );
-    assert_eq!(code(&kendall(&["predict", "missing.arch"])), 2);
+    assert_eq!(code(&support::kendall(&["predict", "missing.arch"])), 2);
 }
 
 #[test]
@@ -321,7 +316,7 @@ fn predict_of_a_broken_design_reports_its_errors() {
         "broken.arch",
         b"system s {\n  service api { time 5ms }\n}\n",
     );
-    let o = kendall(&["predict", "--format", "json", &f]);
+    let o = support::kendall(&["predict", "--format", "json", &f]);
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["diagnostics"][0]["code"], "E0506");
@@ -333,7 +328,7 @@ fn compare_tabulates_both_designs_and_refuses_bad_ranges() {
         "examples/paper/monolith.arch",
         "examples/paper/microservices.arch",
     );
-    let o = kendall(&["compare", a, b, "--load", "1x..2x", "--steps", "2"]);
+    let o = support::kendall(&["compare", a, b, "--load", "1x..2x", "--steps", "2"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(a) && out.contains(b), "{out}");
@@ -346,7 +341,7 @@ fn compare_tabulates_both_designs_and_refuses_bad_ranges() {
         rows[0].starts_with("1x") && rows[1].starts_with("2x"),
         "{out}"
     );
-    let json = kendall(&["compare", a, b, "--format", "json"]);
+    let json = support::kendall(&["compare", a, b, "--format", "json"]);
     assert_eq!(code(&json), 0, "{}", stderr(&json));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["designs"][0], a);
@@ -358,7 +353,7 @@ fn compare_tabulates_both_designs_and_refuses_bad_ranges() {
     ] {
         let mut args = vec!["compare", a, b];
         args.extend(bad.iter().copied());
-        let o = kendall(&args);
+        let o = support::kendall(&args);
         assert_eq!(code(&o), 2, "{bad:?}: {}", stderr(&o));
         assert!(stderr(&o).starts_with("error: "), "{bad:?}: {}", stderr(&o));
     }

@@ -4,7 +4,7 @@
 mod support;
 
 use kendall::generate::{self, Allocation, Target};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const EXAMPLES: &[&str] = &[
     "examples/fraud.arch",
@@ -218,14 +218,6 @@ fn allocation_from_the_design() {
     }
 }
 
-fn kendall(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kendall"))
-        .args(args)
-        .current_dir(support::root())
-        .output()
-        .expect("kendall runs")
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -247,7 +239,7 @@ fn edited_files_survive_a_rerun_and_check_reports_drift() {
             "never",
         ];
         args.extend_from_slice(extra);
-        kendall(&args)
+        support::kendall(&args)
     };
     let first = run(&[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
@@ -324,7 +316,7 @@ fn edited_files_survive_a_rerun_and_check_reports_drift() {
 
 #[test]
 fn refused_designs_and_bad_targets_exit_with_codes() {
-    let o = kendall(&[
+    let o = support::kendall(&[
         "generate",
         "tests/fixtures/generate/hostile_rejected.arch",
         "--target",
@@ -340,7 +332,7 @@ fn refused_designs_and_bad_targets_exit_with_codes() {
         "{}",
         stderr(&o)
     );
-    let o = kendall(&[
+    let o = support::kendall(&[
         "generate",
         "examples/fraud.arch",
         "--target",

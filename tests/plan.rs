@@ -364,14 +364,7 @@ fn examples() {
 /// writes CSV; an infeasible design exits 1 with its reason.
 #[test]
 fn cli_plan_predict_simulate_sweep() {
-    use std::process::Command;
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_kendall"))
-            .args(args)
-            .current_dir(support::root())
-            .output()
-            .expect("kendall runs")
-    };
+    let run = support::kendall;
     let dir = std::env::temp_dir().join(format!("kendall-plan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("plan.json").to_string_lossy().into_owned();
@@ -465,16 +458,12 @@ fn the_plan_flows_into_generate_report_and_graph() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("plan.json");
     std::fs::write(&path, plan::to_json_string(&p)).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kendall"))
-        .args([
-            "graph",
-            "examples/paper/monolith.arch",
-            "--plan",
-            path.to_str().unwrap(),
-        ])
-        .current_dir(support::root())
-        .output()
-        .unwrap();
+    let o = support::kendall(&[
+        "graph",
+        "examples/paper/monolith.arch",
+        "--plan",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(
         o.status.code(),
         Some(0),

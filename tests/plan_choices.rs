@@ -178,19 +178,13 @@ fn the_choice_is_the_brute_force_optimum() {
 /// the plan's, and the prediction is the plan's.
 #[test]
 fn the_choice_flows_through_plan_json_into_predict() {
-    use std::process::Command;
     let dir = std::env::temp_dir().join(format!("kendall-choices-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let design = dir.join("pick.arch");
     std::fs::write(&design, PICK.replace("p99 < 80ms", "p99 < 20ms")).unwrap();
     let design = design.to_string_lossy().into_owned();
     let out = dir.join("plan.json").to_string_lossy().into_owned();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_kendall"))
-            .args(args)
-            .output()
-            .expect("kendall runs")
-    };
+    let run = support::kendall;
     assert_eq!(
         run(&["plan", &design, "--out", &out]).status.code(),
         Some(0)

@@ -7,7 +7,6 @@ mod support;
 use kendall::report::{Inputs, render, sweep::sweep};
 use kendall::resolve::MemoryLoader;
 use std::collections::BTreeMap;
-use std::process::Command;
 
 fn model(path: &str) -> kendall::model::Model {
     let bytes = std::fs::read(support::root().join(path)).unwrap();
@@ -110,14 +109,6 @@ fn user_strings_are_escaped() {
     assert!(html.contains("&lt;script&gt;"));
 }
 
-fn kendall(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kendall"))
-        .args(args)
-        .current_dir(support::root())
-        .output()
-        .expect("kendall runs")
-}
-
 #[test]
 fn an_existing_file_kendall_did_not_write_is_kept() {
     let dir = std::env::temp_dir().join(format!("kendall-report-{}", std::process::id()));
@@ -125,11 +116,11 @@ fn an_existing_file_kendall_did_not_write_is_kept() {
     let out = dir.join("report.html");
     std::fs::write(&out, "my notes").unwrap();
     let out_s = out.to_str().unwrap();
-    let refused = kendall(&["report", "tests/accuracy/mm1.arch", "--out", out_s]);
+    let refused = support::kendall(&["report", "tests/accuracy/mm1.arch", "--out", out_s]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("kendall did not write it"));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "my notes");
-    let forced = kendall(&[
+    let forced = support::kendall(&[
         "report",
         "tests/accuracy/mm1.arch",
         "--out",
@@ -139,10 +130,10 @@ fn an_existing_file_kendall_did_not_write_is_kept() {
     assert_eq!(forced.status.code(), Some(0));
     let first = std::fs::read(&out).unwrap();
     // Its own page it replaces without being asked, with the same bytes.
-    let again = kendall(&["report", "tests/accuracy/mm1.arch", "--out", out_s]);
+    let again = support::kendall(&["report", "tests/accuracy/mm1.arch", "--out", out_s]);
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(std::fs::read(&out).unwrap(), first);
-    let bad = kendall(&[
+    let bad = support::kendall(&[
         "report",
         "tests/accuracy/mm1.arch",
         "--out",

@@ -6,7 +6,6 @@ mod support;
 use kendall::resolve::MemoryLoader;
 use kendall::scenario::{Engine, Outcome, run};
 use std::collections::BTreeMap;
-use std::process::Command;
 
 fn outcomes(file: &str, engine: &Engine) -> Vec<Outcome> {
     let path = support::root().join(file);
@@ -100,19 +99,11 @@ fn the_simulator_agrees_within_its_confidence_interval() {
     check(&o[2], "orders.mean < 11.0ms", 0.010 + 0.1 / 150.0);
 }
 
-fn kendall(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kendall"))
-        .args(args)
-        .current_dir(support::root())
-        .output()
-        .expect("kendall runs")
-}
-
 #[test]
 fn the_report_has_one_line_per_scenario_and_the_exit_code_says_whether_all_held() {
-    let pass = kendall(&["test", "tests/scenarios/pass.arch"]);
+    let pass = support::kendall(&["test", "tests/scenarios/pass.arch"]);
     assert_eq!(pass.status.code(), Some(0));
-    let both = kendall(&[
+    let both = support::kendall(&[
         "test",
         "tests/scenarios/pass.arch",
         "tests/scenarios/fail.arch",
@@ -126,7 +117,7 @@ fn junit_xml_names_every_scenario_and_its_failures() {
     let dir = std::env::temp_dir().join(format!("kendall-junit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let xml = dir.join("report.xml");
-    let o = kendall(&[
+    let o = support::kendall(&[
         "test",
         "tests/scenarios/pass.arch",
         "tests/scenarios/fail.arch",
@@ -143,13 +134,13 @@ fn junit_xml_names_every_scenario_and_its_failures() {
 
 #[test]
 fn unreadable_files_and_broken_designs_fail_cleanly() {
-    let missing = kendall(&["test", "tests/scenarios/nope.arch"]);
+    let missing = support::kendall(&["test", "tests/scenarios/nope.arch"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&missing.stderr)
             .contains("cannot read `tests/scenarios/nope.arch`")
     );
-    let broken = kendall(&[
+    let broken = support::kendall(&[
         "test",
         "tests/fixtures/errors/unknown_workload_in_scenario.arch",
         "--color",
@@ -158,7 +149,7 @@ fn unreadable_files_and_broken_designs_fail_cleanly() {
     assert_eq!(broken.status.code(), Some(1));
     let err = String::from_utf8_lossy(&broken.stderr);
     assert!(err.contains("E0"), "{err}");
-    let bad_flag = kendall(&[
+    let bad_flag = support::kendall(&[
         "test",
         "tests/scenarios/pass.arch",
         "--simulate",

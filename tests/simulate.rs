@@ -11,7 +11,7 @@ mod support;
 use kendall::resolve::MemoryLoader;
 use kendall::simulate::{self, Estimate, Options, Simulation};
 use statrs::distribution::{ContinuousCDF, StudentsT};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Interval comparisons made in this file (an upper bound), for the Bonferroni correction.
 const COMPARISONS: f64 = 80.0;
@@ -796,17 +796,6 @@ fn designs_it_cannot_simulate_are_errors_not_panics() {
     ));
 }
 
-// The binary.
-
-fn kendall(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kendall"))
-        .args(args)
-        .current_dir(support::root())
-        .env_remove("COLUMNS")
-        .output()
-        .expect("kendall runs")
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -825,7 +814,7 @@ fn the_cli_simulates_an_example_as_json() {
         "--format",
         "json",
     ];
-    let o = kendall(&args);
+    let o = support::kendall(&args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["simulation"]["requests"], 10000);
@@ -858,9 +847,9 @@ fn the_cli_simulates_an_example_as_json() {
     assert_eq!(svc["replicas"], 3);
     assert!(v["diagnostics"].is_array());
     // The same seed prints the same bytes.
-    assert_eq!(kendall(&args).stdout, o.stdout);
+    assert_eq!(support::kendall(&args).stdout, o.stdout);
     // At the design's own replicas `rules` is overloaded: saturated, exit 1.
-    let o = kendall(&[
+    let o = support::kendall(&[
         "simulate",
         "examples/fraud.arch",
         "--requests",
@@ -907,13 +896,13 @@ fn bad_options_are_usage_errors() {
             args.extend(["--requests", "100"]);
         }
         args.extend_from_slice(extra);
-        let o = kendall(&args);
+        let o = support::kendall(&args);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
         let err = stderr(&o);
         assert!(err.contains(message), "{extra:?}: {err}");
         assert!(err.contains("help: "), "{extra:?}: {err}");
     }
-    let o = kendall(&["simulate", "no/such.arch"]);
+    let o = support::kendall(&["simulate", "no/such.arch"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read `no/such.arch`"));
 }
@@ -928,12 +917,12 @@ fn a_missing_trace_file_is_named() {
         "system s { workload w { entry a arrivals trace(\"gone.csv\") } service a { time exp(1ms) } }",
     )
     .unwrap();
-    let o = kendall(&["simulate", design.to_str().unwrap()]);
+    let o = support::kendall(&["simulate", design.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("gone.csv"), "{}", stderr(&o));
     // With the file present, it is replayed.
     std::fs::write(dir.join("gone.csv"), "0\n0.01\n0.02\n0.04\n").unwrap();
-    let o = kendall(&[
+    let o = support::kendall(&[
         "simulate",
         design.to_str().unwrap(),
         "--requests",

@@ -113,18 +113,7 @@ pub fn plan(
         }
         Err(e) => {
             match format {
-                Format::Human => {
-                    eprintln!(
-                        "error: no plan for `{}` at {}x load meets every constraint",
-                        e.system, e.load
-                    );
-                    if let Some(note) = e.note() {
-                        eprintln!("  {note}");
-                    }
-                    for r in &e.reasons {
-                        eprintln!("  - {r}");
-                    }
-                }
+                Format::Human => print_infeasible(e),
                 Format::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&e.to_json()).expect("json")
@@ -253,17 +242,22 @@ pub fn plan_or_load(
         return load_plan(model, path);
     }
     plan::plan(model, &PlanOptions::default()).map_err(|e| {
-        eprintln!(
-            "error: no plan for `{}` at {}x load meets every constraint",
-            e.system, e.load
-        );
-        if let Some(note) = e.note() {
-            eprintln!("  {note}");
-        }
-        for r in &e.reasons {
-            eprintln!("  - {r}");
-        }
+        print_infeasible(&e);
         eprintln!("help: fix the design, or pass a plan with `--plan plan.json`");
         ExitCode::from(EXIT_DESIGN)
     })
+}
+
+/// Why no plan exists, on stderr: the error line, the choices' note, then every reason.
+fn print_infeasible(e: &plan::Infeasible) {
+    eprintln!(
+        "error: no plan for `{}` at {}x load meets every constraint",
+        e.system, e.load
+    );
+    if let Some(note) = e.note() {
+        eprintln!("  {note}");
+    }
+    for r in &e.reasons {
+        eprintln!("  - {r}");
+    }
 }

@@ -21,6 +21,17 @@ impl SourceLoader for DirLoader {
     }
 }
 
+/// Runs the `kendall` binary from the repository root, without the caller's `COLUMNS` (the
+/// width of its tables and diagnostics stays the default).
+pub fn kendall(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kendall"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("COLUMNS")
+        .output()
+        .expect("kendall runs")
+}
+
 /// Compiles `dir/name` with paths shown relative to `dir`.
 pub fn compile_in(dir: &std::path::Path, name: &str) -> kendall::Compiled {
     let loader = DirLoader(dir.to_path_buf());
