@@ -1,7 +1,7 @@
 //! Latency: mean-value estimates, and end-to-end distributions on a lattice.
 
 use super::{
-    Latency, MAX_OVERFLOW, POINTS, Predictor, SloVerdict, Wait, WorkloadPrediction, harmonic,
+    Latency, MAX_OVERFLOW, POINTS, REUSE_OVERFLOW, Predictor, SloVerdict, Wait, WorkloadPrediction, harmonic,
 };
 use crate::model::{Service, ServiceTime, Step, Workload};
 use crate::queueing::lattice::{Compact, Lattice, Shared};
@@ -254,6 +254,11 @@ impl<'m> Predictor<'m> {
     }
 
     /// [`Predictor::lattice`], stored up to its support and shared with the memo.
+    ///
+    /// An endpoint's lattice is computed once, on the finest grid asked for first; a coarser
+    /// grid resamples it ([`Compact::resample`]). A blocking station's holding time asks for
+    /// its callees on a grid fitted to its calls, so a call tree under layered blocking
+    /// stations was otherwise computed again on every ancestor's grid and the workload's.
     pub(super) fn lattice_rc(
         &mut self,
         service: &'m str,
@@ -261,11 +266,21 @@ impl<'m> Predictor<'m> {
         step: f64,
     ) -> Rc<Compact> {
         let key = self.lattice_key(service, endpoint, step);
-        if let Some((l, _)) = self.lattices.get(&key) {
+        if let Some(l) = self.lattices.get(&key) {
             return Rc::clone(l);
         }
+        let at = self.endpoint_offsets[key.0] + key.1;
+        if let Some(Some(fine)) = self.finest.get(at) {
+            if fine.step < step && fine.overflow <= REUSE_OVERFLOW {
+                return Rc::new(fine.resample(step));
+            }
+        }
         let l = Rc::new(self.compute_lattice(service, endpoint, step));
-        self.lattices.insert(key, (Rc::clone(&l), 0));
+        self.lattices.insert(key, Rc::clone(&l));
+        let slot = &mut self.finest[at];
+        if slot.as_ref().is_none_or(|f| step < f.step) {
+            *slot = Some(Rc::clone(&l));
+        }
         l
     }
 
@@ -278,48 +293,6 @@ impl<'m> Predictor<'m> {
             .position(|e| e.name == endpoint)
             .expect("endpoint exists");
         (id, e, step.to_bits())
-    }
-
-    /// [`Predictor::lattice_rc`] for one call site. Once every synchronous call site of the
-    /// endpoint has taken it, the memo lets it go: a design's lattices need not all be alive
-    /// at once, and fresh memory (its page faults) costs here as much as arithmetic. Whatever
-    /// asks for it later gets it computed again, to the same bits.
-    fn callee_lattice(&mut self, service: &'m str, endpoint: &'m str, step: f64) -> Rc<Compact> {
-        let l = self.lattice_rc(service, endpoint, step);
-        let key = self.lattice_key(service, endpoint, step);
-        let sites = self.call_sites(key.0, key.1);
-        if let Some((_, taken)) = self.lattices.get_mut(&key) {
-            *taken += 1;
-            if *taken >= sites {
-                self.lattices.remove(&key);
-            }
-        }
-        l
-    }
-
-    /// How many synchronous call sites name endpoint `e` of service `id`, counted once.
-    fn call_sites(&mut self, id: usize, e: usize) -> u32 {
-        if self.call_sites.is_empty() {
-            let model = self.model;
-            let mut calls = Vec::new();
-            for s in &model.services {
-                for e in &s.endpoints {
-                    crate::model::graph::each_call(&e.steps, &mut |c| {
-                        if !c.is_async {
-                            calls.push(c);
-                        }
-                    });
-                }
-            }
-            let total = model.services.iter().map(|s| s.endpoints.len()).sum();
-            let mut sites = vec![0; total];
-            for c in calls {
-                let (id, e, _) = self.lattice_key(&c.service, &c.endpoint, 0.0);
-                sites[self.endpoint_offsets[id] + e] += 1;
-            }
-            self.call_sites = sites;
-        }
-        self.call_sites[self.endpoint_offsets[id] + e]
     }
 
     /// A `time` on a grid, discretised once per distinct time and grid: designs built from
@@ -403,7 +376,7 @@ impl<'m> Predictor<'m> {
             Step::Call(c) if c.is_async => Rc::new(Compact::zero(step, POINTS)),
             Step::Call(c) => {
                 let shards = self.find(&c.service).1.shards;
-                let mut one = self.callee_lattice(&c.service, &c.endpoint, step);
+                let mut one = self.lattice_rc(&c.service, &c.endpoint, step);
                 if shards > 1 {
                     one = Rc::new(one.max_of(shards));
                 }

@@ -144,6 +144,9 @@ enum Wait {
 const POINTS: usize = 4096;
 /// Mass beyond the grid above which the grid is widened.
 const MAX_OVERFLOW: f64 = 1e-6;
+/// Mass beyond a finer grid above which a lattice is computed again on a coarser grid rather
+/// than resampled: resampling keeps it beyond the grid, where the coarser grid could place it.
+const REUSE_OVERFLOW: f64 = 1e-9;
 
 pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent> {
     let load = if options.load > 0.0 {
@@ -174,6 +177,17 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
     unreachable!("the loop returns")
 }
 
+/// The spacing of a grid spanning at least `span` on [`POINTS`] points, rounded up to a power
+/// of 2^¼: grids of nearby spans coincide, so that lattices computed on one serve the other
+/// and a `time` repeated across a design is discretised (and transformed) once per grid.
+fn grid_step(span: f64) -> f64 {
+    let step = span / POINTS as f64;
+    if !(step.is_finite() && step > 0.0) {
+        return step;
+    }
+    ((4.0 * step.log2()).ceil() / 4.0).exp2()
+}
+
 /// E[max of n independent exponentials] / mean = H(n), the n-th harmonic number: the
 /// mean-value stand-in for a fan-out's slowest branch.
 fn harmonic(n: u32) -> f64 {
@@ -198,12 +212,12 @@ struct Predictor<'m> {
     service_ids: FxHashMap<&'m str, usize>,
     /// Per service (by index), the position of its first endpoint in `traffic.endpoints`.
     endpoint_offsets: Vec<usize>,
-    /// Endpoint latency distributions on a grid, by (service index, endpoint index, grid step
-    /// bits), each with how many call sites have taken it.
-    lattices: FxHashMap<(usize, usize, u64), (Rc<Compact>, u32)>,
-    /// Synchronous call sites per endpoint (by `endpoint_offsets`), counted when first needed:
-    /// a lattice taken by all of them leaves `lattices`.
-    call_sites: Vec<u32>,
+    /// Endpoint latency distributions computed on a grid, by (service index, endpoint index,
+    /// grid step bits).
+    lattices: FxHashMap<(usize, usize, u64), Rc<Compact>>,
+    /// Per endpoint (by `endpoint_offsets`), the lattice computed on the finest grid, which
+    /// coarser grids resample.
+    finest: Vec<Option<Rc<Compact>>>,
     /// Discretised `time`s, by (time, grid step bits).
     discretised: FxHashMap<(latency::TimeKey, u64), Rc<Shared>>,
     /// Mean endpoint latencies, by (service, endpoint).
@@ -250,7 +264,7 @@ impl<'m> Predictor<'m> {
                 })
                 .collect(),
             lattices: FxHashMap::default(),
-            call_sites: Vec::new(),
+            finest: vec![None; model.services.iter().map(|s| s.endpoints.len()).sum()],
             discretised: FxHashMap::default(),
             means: FxHashMap::default(),
             unstable_paths: FxHashMap::default(),

@@ -1,7 +1,7 @@
 //! Stations: one per service shard, by the model that fits it (see the parent module).
 
 use super::latency::discretise_points;
-use super::{MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePrediction, Wait};
+use super::{grid_step, MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePrediction, Wait};
 use crate::diagnostics::codes;
 use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
 use crate::queueing::GGc;
@@ -249,7 +249,17 @@ impl<'m> Predictor<'m> {
             let (o1, o2) = moments(&e.time);
             let estimate = self.mean_steps(&e.steps);
             let (d1, d2) = if estimate > 0.0 {
-                let calls = self.steps_lattice(&e.steps, 50.0 * estimate / POINTS as f64);
+                // Widened like a workload's grid until what lies beyond is negligible: a rare,
+                // slow call (`when 1%`) puts mass far past 50 × the mean.
+                let mut span = 50.0 * estimate;
+                let mut calls = self.steps_lattice(&e.steps, grid_step(span));
+                for _ in 0..6 {
+                    if calls.overflow <= MAX_OVERFLOW {
+                        break;
+                    }
+                    span *= 4.0;
+                    calls = self.steps_lattice(&e.steps, grid_step(span));
+                }
                 let h = calls.step;
                 let last = (calls.points - 1) as f64 * h;
                 let mut m = (calls.overflow * last, calls.overflow * last * last);
