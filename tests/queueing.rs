@@ -1295,7 +1295,14 @@ mod retries {
             }";
         let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
         let model = c.model.expect("the design checks");
-        let p = predict(&model, &Options { load: 1.0, ..Default::default() }).unwrap();
+        let p = predict(
+            &model,
+            &Options {
+                load: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert!(p.retry_storms.is_empty());
         assert!(p.services[1].unstable.is_none());
         let [(code, message)] = p.services[1].warnings.as_slice() else {

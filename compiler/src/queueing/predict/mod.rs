@@ -187,6 +187,11 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
             id.is_some_and(|i| stormy.services[i].unstable.is_some())
         })
         .collect();
+    // A callee whose congestion does not make the retried calls time out (it is reached only
+    // through `async` calls) drains again: no storm after all, and the calm state stands.
+    if stormy.retry_storms.is_empty() {
+        return Ok(prediction);
+    }
     Ok(stormy)
 }
 
@@ -405,8 +410,9 @@ impl<'m> Predictor<'m> {
     }
 
     /// The callees, stable when every call is made once, that every attempt of its callers'
-    /// retrying calls timing out would overload (a congested queue makes calls time out, whose retries keep it congested: a
-    /// retry storm), and a W0802 at those it would load past [`STORM_RISK`].
+    /// retrying calls timing out would overload (a congested queue makes calls time out,
+    /// whose retries keep it congested: a retry storm), and a W0802 at those it would load
+    /// past [`STORM_RISK`].
     fn flag_retry_storms(
         &mut self,
         attempts: &super::traffic::Attempts,
@@ -414,7 +420,8 @@ impl<'m> Predictor<'m> {
         if attempts.is_empty() {
             return Ok(Vec::new());
         }
-        let storm = super::traffic::traffic_with(self.model, self.load, &full_attempts(self.model))?;
+        let storm =
+            super::traffic::traffic_with(self.model, self.load, &full_attempts(self.model))?;
         let single = super::traffic::traffic(self.model, self.load)?;
         let mut storms = Vec::new();
         for (id, ((full, now), one)) in (storm.services.iter())
