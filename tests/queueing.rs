@@ -1225,20 +1225,25 @@ mod retries {
         predict(c.model.as_ref().expect("the design checks"), &options).expect("traffic settles")
     }
 
-    /// Each call times out after 40 ms and is retried up to twice, so `b` receives
-    /// x = 40·(1 + P + P²) requests/s where P = P(sojourn > 40 ms) at load x: a fixed point,
-    /// solved here with the exact M/M/1 tail.
+    /// Each call times out after 40 ms and is retried once, so `b` receives
+    /// x = 40·(1 + P) requests/s where P = P(sojourn > 40 ms) = e^{−(100 − x)·0.04} at load x
+    /// (the M/M/1 sojourn is exponential with rate μ − x): a fixed point, solved here by
+    /// iterating that closed form (x ≈ 44.3). Every attempt timing out would offer 80 rps,
+    /// ρ = 0.8 < 1: no retry storm.
     #[test]
     fn timeouts_add_retried_load_at_the_fixed_point() {
-        let p = predict_calls("timeout 40ms retries 2");
+        let p = predict_calls("timeout 40ms retries 1");
         let mut x: f64 = 40.0;
         for _ in 0..200 {
             let late = MMc::new(1, x, 100.0).unwrap().sojourn_tail(0.040);
-            x = 40.0 * (1.0 + late + late * late);
+            x = 40.0 * (1.0 + late);
         }
         let got = p.services[1].arrival_rps;
         assert!(got > 40.0 * 1.05, "retries add load: {got}");
         assert!(((got - x) / x).abs() < 5e-3, "{got} vs {x}");
+        assert!(p.retry_storms.is_empty());
+        assert!(p.services[1].warnings.is_empty(), "{:?}", p.services[1]);
+        assert!(p.workloads[0].latency.is_some());
     }
 
     #[test]
@@ -1246,14 +1251,66 @@ mod retries {
         assert_eq!(predict_calls("timeout 15ms").services[1].arrival_rps, 40.0);
     }
 
-    /// With a 15 ms timeout the same design has no fixed point below saturation: every call
-    /// is tried three times and `b` is overloaded.
+    /// With a 15 ms timeout and two retries, every call tried three times offers 120 rps to
+    /// `b` (μ = 100/s): a retry storm (E0803), solved in its congested state, where every
+    /// attempt times out. Made once, the calls would load it to 40%.
     #[test]
     fn a_retry_storm_saturates_the_callee() {
         let p = predict_calls("timeout 15ms retries 2");
         assert!(p.services[1].unstable.is_some(), "{:?}", p.services[1]);
         let rate = p.services[1].arrival_rps;
         assert!((rate - 120.0).abs() < 1e-6, "three attempts each: {rate}");
+        assert!(p.workloads[0].latency.is_none());
+        let [storm] = p.retry_storms.as_slice() else {
+            panic!("one storm: {:?}", p.retry_storms)
+        };
+        assert_eq!(storm.service, "b");
+        assert!((storm.full_rps - 120.0).abs() < 1e-9);
+        assert!((storm.full_utilization - 1.2).abs() < 1e-9);
+        assert!((storm.single_rps - 40.0).abs() < 1e-9);
+        assert!((storm.single_utilization - 0.4).abs() < 1e-9);
+        assert_eq!(storm.calls, [("a".into(), "q".into(), 0.015, 2)]);
+    }
+
+    /// A long timeout makes the uncongested state last: at 40 ms with two retries `b` takes
+    /// about 44 rps while calls mostly succeed, yet 3 × 40 rps = 120 rps would overload it once
+    /// congested. That state is absorbing, so the storm is predicted even though the
+    /// independent-attempt fixed point alone is stable.
+    #[test]
+    fn a_storm_is_predicted_where_a_calm_fixed_point_exists() {
+        let p = predict_calls("timeout 40ms retries 2");
+        assert!(p.services[1].unstable.is_some(), "{:?}", p.services[1]);
+        assert!((p.services[1].arrival_rps - 120.0).abs() < 1e-6);
+        assert_eq!(p.retry_storms.len(), 1);
+    }
+
+    /// Every attempt timing out would load `b` to 92% (2 × 46 rps): stable, but its congested
+    /// spells drain slowly, which W0802 says; no storm.
+    #[test]
+    fn a_heavily_loaded_full_attempt_state_is_a_warning() {
+        let text = "system t {
+              workload w { entry a.q  rate 46 rps }
+              service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 60ms retries 1 } }
+              service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
+            }";
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let model = c.model.expect("the design checks");
+        let p = predict(
+            &model,
+            &Options {
+                load: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(p.retry_storms.is_empty());
+        assert!(p.services[1].unstable.is_none());
+        let [(code, message)] = p.services[1].warnings.as_slice() else {
+            panic!("one warning: {:?}", p.services[1].warnings)
+        };
+        assert_eq!(code.id, "W0802");
+        assert!(message.starts_with("retry storm risk: "), "{message}");
+        assert!(message.contains("92 rps, 92% of capacity"), "{message}");
     }
 }
 

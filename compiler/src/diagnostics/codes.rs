@@ -95,6 +95,7 @@ codes! {
     CALL_CYCLE = "E0601" Error "synchronous call cycle";
     OVERLOADED = "E0801" Error "station overloaded";
     DIVERGENT_LOAD = "E0802" Error "calls multiply load without bound";
+    RETRY_STORM = "E0803" Error "retry storm";
     BAD_DATA_FILE = "E0701" Error "bad data file";
 
     UNREACHABLE_SERVICE = "W0601" Warning "unreachable service";

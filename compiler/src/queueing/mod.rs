@@ -26,6 +26,6 @@ pub mod traffic;
 
 pub use ggc::GGc;
 pub use mmc::{MMc, Unstable};
-pub use predict::{Options, Prediction, predict};
+pub use predict::{Options, Prediction, RetryStorm, predict};
 pub use service_time::Dist;
 pub use traffic::{Divergent, Traffic, traffic};

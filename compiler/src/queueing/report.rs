@@ -1,5 +1,5 @@
 //! A prediction's findings as diagnostics: overloaded stations (E0801), runaway traffic loops
-//! (E0802), and the warnings each station model raised (W0801, W0802).
+//! (E0802), retry storms (E0803), and the warnings each station model raised (W0801, W0802).
 
 use super::predict::Prediction;
 use super::traffic::Divergent;
@@ -10,7 +10,10 @@ use crate::model::Model;
 pub fn diagnostics(model: &Model, prediction: &Prediction) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (s, p) in model.services.iter().zip(&prediction.services) {
-        if let Some(o) = p.unstable {
+        let storm = prediction.retry_storms.iter().find(|r| r.service == s.name);
+        if let (Some(o), Some(storm)) = (p.unstable, storm) {
+            out.push(retry_storm(s, storm, o.replicas_needed));
+        } else if let Some(o) = p.unstable {
             let servers = p.servers.unwrap_or(0);
             let shard = if s.shards > 1 { " per shard" } else { "" };
             out.push(
@@ -42,6 +45,53 @@ pub fn diagnostics(model: &Model, prediction: &Prediction) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// E0803: the callers' retries keep `s` overloaded once it is congested.
+fn retry_storm(
+    s: &crate::model::Service,
+    storm: &super::RetryStorm,
+    replicas_needed: u32,
+) -> Diagnostic {
+    let shard = if s.shards > 1 { " per shard" } else { "" };
+    let calls: Vec<String> = storm
+        .calls
+        .iter()
+        .map(|(caller, endpoint, timeout, retries)| {
+            format!(
+                "`{caller}.{endpoint}` (timeout {}ms, retries {retries}: fails after {}ms)",
+                round(timeout * 1e3, 3),
+                round(timeout * 1e3 * (retries + 1) as f64, 3)
+            )
+        })
+        .collect();
+    let by = if calls.is_empty() {
+        "by calls that retry on timeout upstream of it".to_string()
+    } else {
+        format!("by {}", calls.join(", "))
+    };
+    Diagnostic::new(
+        codes::RETRY_STORM,
+        format!(
+            "service `{}` is in a retry storm: retried {by}, it gets {:.1} requests/s{shard} when every attempt times out, {:.1}% of its capacity, so once its queue passes the timeout it stays overloaded and those calls fail (with one attempt per call: {:.1} requests/s, {:.1}%)",
+            s.name,
+            storm.full_rps,
+            storm.full_utilization * 100.0,
+            storm.single_rps,
+            storm.single_utilization * 100.0
+        ),
+    )
+    .at(
+        s.span,
+        format!(
+            "utilisation {:.1}% with every attempt",
+            storm.full_utilization * 100.0
+        ),
+    )
+    .help(format!(
+        "give it capacity for every attempt (at least {replicas_needed} replicas: `--replicas {}={replicas_needed}`), retry less (fewer `retries`, or a retry budget upstream), or time out later",
+        s.name
+    ))
 }
 
 /// The diagnostic for a traffic loop that multiplies load.

@@ -117,6 +117,25 @@ pub struct Overload {
 pub struct Prediction {
     pub workloads: Vec<WorkloadPrediction>,
     pub services: Vec<ServicePrediction>,
+    /// Callees predicted in a retry storm (each is also `unstable`), in the model's order.
+    pub retry_storms: Vec<RetryStorm>,
+}
+
+/// A callee whose callers' retries keep it overloaded: with every attempt of the calls that
+/// retry on timeout timing out, it would be loaded past capacity, so once congested it stays
+/// congested (docs/models.md §1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryStorm {
+    pub service: String,
+    /// Requests per second at one shard when every call is made once, and its utilisation then
+    /// (below 1: the retries overload it).
+    pub single_rps: f64,
+    pub single_utilization: f64,
+    /// The same when every retrying call makes all its attempts.
+    pub full_rps: f64,
+    pub full_utilization: f64,
+    /// The calls that retry into it: (caller service, caller endpoint, timeout s, retries).
+    pub calls: Vec<(String, String, f64, u32)>,
 }
 
 /// A station's queueing delay, shared by all endpoints of its service.
@@ -154,9 +173,43 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
     } else {
         1.0
     };
-    // Retries add load when calls time out, which depends on the latency the load causes:
-    // iterate to a fixed point (a few rounds; designs without retries take one).
-    let mut attempts = super::traffic::Attempts::new();
+    let calm = super::traffic::Attempts::new();
+    let (prediction, storms) = settle(model, options, load, calm, true)?;
+    if storms.is_empty() {
+        return Ok(prediction);
+    }
+    // A callee that every retrying call making all its attempts would overload has an
+    // absorbing congested state (docs/models.md §1, "Retry storms"): once its queue passes the
+    // timeout it never drains, so the long run ends there. Solve that state instead: start the
+    // fixed point from full attempts, where it stays (its callees are unstable, so P = 1).
+    let (mut stormy, _) = settle(model, options, load, full_attempts(model), false)?;
+    stormy.retry_storms = storms
+        .into_iter()
+        .filter(|s| {
+            let id = model.services.iter().position(|m| m.name == s.service);
+            id.is_some_and(|i| stormy.services[i].unstable.is_some())
+        })
+        .collect();
+    // A callee whose congestion does not make the retried calls time out (it is reached only
+    // through `async` calls) drains again: no storm after all, and the calm state stands.
+    if stormy.retry_storms.is_empty() {
+        return Ok(prediction);
+    }
+    Ok(stormy)
+}
+
+/// Retries add load when calls time out, which depends on the latency the load causes:
+/// iterate traffic and stations to a fixed point of the attempt counts, from `start` (a few
+/// rounds; designs without retries take one). With `check`, also returns the callees that
+/// full attempts would overload, and warns at the heavily loaded ones.
+fn settle(
+    model: &Model,
+    options: &Options,
+    load: f64,
+    start: super::traffic::Attempts,
+    check: bool,
+) -> Result<(Prediction, Vec<RetryStorm>), Divergent> {
+    let mut attempts = start;
     for round in 0.. {
         let t = super::traffic::traffic_with(model, load, &attempts)?;
         let mut p = Predictor::new(model, &t, options, load);
@@ -169,8 +222,12 @@ pub fn predict(model: &Model, options: &Options) -> Result<Prediction, Divergent
             .iter()
             .all(|(k, v)| (attempts.get(k).copied().unwrap_or(1.0) - v).abs() <= 1e-6 * v);
         if settled || round == 20 {
-            p.flag_retry_storms(&next)?;
-            return Ok(p.finish());
+            let storms = if check {
+                p.flag_retry_storms(&next)?
+            } else {
+                Vec::new()
+            };
+            return Ok((p.finish(), storms));
         }
         attempts = next;
     }
@@ -187,6 +244,43 @@ fn grid_step(span: f64) -> f64 {
     }
     ((4.0 * step.log2()).ceil() / 4.0).exp2()
 }
+
+/// Every call that retries on timeout making all its attempts.
+fn full_attempts(model: &Model) -> super::traffic::Attempts {
+    let mut all = super::traffic::Attempts::new();
+    for s in &model.services {
+        for e in &s.endpoints {
+            let mut k = 0;
+            crate::model::graph::each_call(&e.steps, &mut |c| {
+                if c.timeout_s.is_some() && c.retries > 0 {
+                    let key = (s.name.clone(), e.name.clone(), k);
+                    all.insert(key, (c.retries + 1) as f64);
+                }
+                k += 1;
+            });
+        }
+    }
+    all
+}
+
+/// The calls that retry on timeout into `service`: (caller, endpoint, timeout, retries).
+fn retrying_calls(model: &Model, service: &str) -> Vec<(String, String, f64, u32)> {
+    let mut out = Vec::new();
+    for s in &model.services {
+        for e in &s.endpoints {
+            crate::model::graph::each_call(&e.steps, &mut |c| {
+                if let (Some(t), true, true) = (c.timeout_s, c.retries > 0, c.service == service) {
+                    out.push((s.name.clone(), e.name.clone(), t, c.retries));
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Full-attempt utilisation from which a callee's congested state is reported as a risk
+/// (W0802): at 0.96 the simulator's `retries.arch` backend spends long spells congested.
+const STORM_RISK: f64 = 0.9;
 
 /// E[max of n independent exponentials] / mean = H(n), the n-th harmonic number: the
 /// mean-value stand-in for a fan-out's slowest branch.
@@ -291,6 +385,7 @@ impl<'m> Predictor<'m> {
         Prediction {
             workloads,
             services,
+            retry_storms: Vec::new(),
         }
     }
 
@@ -328,45 +423,56 @@ impl<'m> Predictor<'m> {
         out
     }
 
-    /// Warns at every stable callee that every attempt of its callers' retrying calls timing
-    /// out would overload: a congested queue makes calls time out, whose retries keep it
-    /// congested, so the uncongested state predicted here is metastable (a retry storm).
-    fn flag_retry_storms(&mut self, attempts: &super::traffic::Attempts) -> Result<(), Divergent> {
+    /// The callees, stable when every call is made once, that every attempt of its callers'
+    /// retrying calls timing out would overload (a congested queue makes calls time out,
+    /// whose retries keep it congested: a retry storm), and a W0802 at those it would load
+    /// past [`STORM_RISK`].
+    fn flag_retry_storms(
+        &mut self,
+        attempts: &super::traffic::Attempts,
+    ) -> Result<Vec<RetryStorm>, Divergent> {
         if attempts.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let mut all = attempts.clone();
-        for ((service, endpoint, k), tries) in all.iter_mut() {
-            let e = self
-                .service(service)
-                .endpoint(endpoint)
-                .expect("endpoint exists");
-            let mut calls = Vec::new();
-            crate::model::graph::each_call(&e.steps, &mut |c| calls.push(c.retries));
-            *tries = (calls[*k] + 1) as f64;
-        }
-        let storm = super::traffic::traffic_with(self.model, self.load, &all)?;
-        for (id, (full, now)) in storm
-            .services
-            .iter()
+        let storm =
+            super::traffic::traffic_with(self.model, self.load, &full_attempts(self.model))?;
+        let single = super::traffic::traffic(self.model, self.load)?;
+        let mut storms = Vec::new();
+        for (id, ((full, now), one)) in (storm.services.iter())
             .zip(&self.traffic.services)
+            .zip(&single.services)
             .enumerate()
         {
             let Some((_, out)) = self.stations[id].as_mut() else {
                 continue;
             };
-            let (Some(u), None) = (out.utilization, out.unstable) else {
+            // Offered load over capacity scales with the rate (unstable stations report it too).
+            let Some(u) = out.unstable.map(|o| o.utilization).or(out.utilization) else {
                 continue;
             };
-            if now.rate_per_shard <= 0.0 || full.rate_per_shard <= now.rate_per_shard {
+            if now.rate_per_shard <= 0.0 || full.rate_per_shard <= one.rate_per_shard {
                 continue;
             }
             let overloaded = u * full.rate_per_shard / now.rate_per_shard;
+            let once = u * one.rate_per_shard / now.rate_per_shard;
+            // Overloaded even when every call is made once: not the retries' doing (E0801).
+            if once >= 1.0 {
+                continue;
+            }
             if overloaded >= 1.0 {
+                storms.push(RetryStorm {
+                    service: out.name.clone(),
+                    single_rps: one.rate_per_shard,
+                    single_utilization: once,
+                    full_rps: full.rate_per_shard,
+                    full_utilization: overloaded,
+                    calls: retrying_calls(self.model, &out.name),
+                });
+            } else if overloaded >= STORM_RISK && out.unstable.is_none() {
                 out.warn(
                     codes::OUTSIDE_MODEL_RANGE,
                     format!(
-                        "retry storm: if every attempt of the calls that retry on timeout timed out, they would offer {:.0} rps, {:.0}% of capacity; once congested the queue stays congested, and the uncongested state predicted ({:.0} rps, {:.1}%) need not last",
+                        "retry storm risk: if every attempt of the calls that retry on timeout timed out, they would offer {:.0} rps, {:.0}% of capacity; a queue congested past the timeout then drains slowly, and the figures predicted ({:.0} rps, {:.1}%) can be far too low",
                         full.rate_per_shard,
                         overloaded * 100.0,
                         now.rate_per_shard,
@@ -375,7 +481,7 @@ impl<'m> Predictor<'m> {
                 );
             }
         }
-        Ok(())
+        Ok(storms)
     }
 
     fn service(&self, name: &str) -> &'m Service {
