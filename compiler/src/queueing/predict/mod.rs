@@ -132,7 +132,7 @@ enum Wait {
     /// Batching: a wait (a distribution; see `batch_station`), then the batch the request
     /// rides in: (batch time, probability) pairs.
     Batch {
-        wait: crate::model::ServiceTime,
+        wait: Rc<crate::queueing::batch_wait::BatchWait>,
         batches: Vec<(f64, f64)>,
     },
     /// The exact M/G/1 wait, tabulated ([`crate::queueing::mg1`]).
