@@ -29,7 +29,7 @@ use crate::model::ServiceTime;
 use statrs::function::gamma::ln_gamma;
 
 /// Points of the table.
-const POINTS: usize = 4096;
+const POINTS: usize = 2048;
 /// P(wait > span) left out of the table.
 const TABLE_TAIL: f64 = 1e-10;
 
@@ -124,8 +124,10 @@ pub(crate) struct Survival {
     /// Collections grouped by m = max − n₀ − 2 (index), each sorted by R, with suffix sums of
     /// the weight and of weight·g(m, R).
     collections: Vec<Collections>,
-    /// (batch time, leftovers, weight per cycle).
-    services: Vec<(f64, usize, f64)>,
+    /// Batches with nothing queued behind them: (batch time, weight per cycle).
+    services: Vec<(f64, f64)>,
+    /// Batches of `max` with requests queued behind them: (leftovers, weight per cycle).
+    leftovers: Vec<(usize, f64)>,
 }
 
 #[derive(Default)]
@@ -179,7 +181,12 @@ impl Survival {
             idle: parts.idle,
             collections,
             services: (parts.services.iter())
-                .map(|&(b, left, w)| (service(b), left, w))
+                .filter(|p| p.1 == 0)
+                .map(|&(b, _, w)| (service(b), w))
+                .collect(),
+            leftovers: (parts.services.iter())
+                .filter(|p| p.1 > 0)
+                .map(|&(_, left, w)| (left, w))
                 .collect(),
         }
     }
@@ -202,43 +209,44 @@ impl Survival {
                         - c.weight_after[from] * below_integral(lambda, m as i64, t));
             }
         }
-        for &(s, left, w) in &self.services {
-            measure += lambda * w * self.in_service(t, s, left);
+        for &(s, w) in &self.services {
+            measure += lambda * w * self.in_service(t, s);
         }
+        measure += lambda * self.behind_leftovers(t);
         (measure / self.requests).clamp(0.0, 1.0)
     }
 
-    /// ∫ over the arrival points of a batch in service of length s (with `left` queued behind
-    /// it) of P(wait > t), t ≥ 0.
-    fn in_service(&self, t: f64, s: f64, left: usize) -> f64 {
+    /// The pieces of [v ∈ [0, min(t, s)]] where a request with v of the batch left has
+    /// j + 1 batches of `max` to wait for before it exceeds t: with d = t − v, ⌊d/s(max)⌋ = j.
+    /// Yields (j, u₁, u₂), u = s − v the part of the batch before its arrival.
+    fn pieces(&self, t: f64, s: f64) -> impl Iterator<Item = (i64, f64, f64)> + '_ {
+        let reach = t.min(s);
+        let first = ((t - reach) / self.s_max).floor() as i64;
+        let last = (t / self.s_max).floor() as i64;
+        (first..=last).filter_map(move |j| {
+            let d1 = (t - reach).max(j as f64 * self.s_max);
+            let d2 = t.min((j + 1) as f64 * self.s_max);
+            (d2 > d1).then_some((j, s - t + d1, s - t + d2))
+        })
+    }
+
+    /// ∫ over the arrival points of a batch in service of length s, with nothing queued behind
+    /// it, of P(wait > t), t ≥ 0.
+    fn in_service(&self, t: f64, s: f64) -> f64 {
         let lambda = self.lambda;
         let max = self.max as i64;
         // v ∈ (t, s]: the rest of the batch alone is longer than t.
         let reach = t.min(s);
         let mut total = s - reach;
-        // Leftovers: with d = t − v ∈ [t − reach, t], a request waits more than t when
-        // ⌊d/s(max)⌋ + 1 batches of `max` are ahead of it: `left` plus the N(u) arrivals
-        // before it, u = s − v = s − t + d.
-        let first = ((t - reach) / self.s_max).floor() as i64;
-        let last = (t / self.s_max).floor() as i64;
-        for j in first..=last {
-            let d1 = (t - reach).max(j as f64 * self.s_max);
-            let d2 = t.min((j + 1) as f64 * self.s_max);
-            if d2 <= d1 {
-                continue;
-            }
-            let need = max * (j + 1) - left as i64;
-            let (u1, u2) = (s - t + d1, s - t + d2);
-            total += if need <= 0 {
-                u2 - u1
-            } else {
-                // ∫ P(N(u) ≥ need) du.
-                (u2 - u1)
-                    - (below_integral(lambda, need - 1, u2) - below_integral(lambda, need - 1, u1))
-            };
+        // Leftovers: a request waits more than t when (j + 1)·max of the N(u) arrivals before
+        // it are ahead: ∫ P(N(u) ≥ (j + 1)·max) du.
+        for (j, u1, u2) in self.pieces(t, s) {
+            let need = max * (j + 1);
+            total += (u2 - u1)
+                - (below_integral(lambda, need - 1, u2) - below_integral(lambda, need - 1, u1));
         }
         // A fresh queue below `max` at completion waits for the timer or the batch to fill.
-        if self.timed && left == 0 && t < self.wait {
+        if self.timed && t < self.wait {
             let (ua, ub) = (s - reach, s);
             let split = self.wait - t;
             let m = max - 2;
@@ -257,6 +265,33 @@ impl Survival {
         total
     }
 
+    /// The same, summed over the batches of `max` with `left` ≥ 1 queued behind them (never a
+    /// fresh queue): ahead of an arrival are `left` plus the N(u) before it. All share s(max),
+    /// so the integrals for every `left` come from one table per piece.
+    fn behind_leftovers(&self, t: f64) -> f64 {
+        if self.leftovers.is_empty() {
+            return 0.0;
+        }
+        let s = self.s_max;
+        let weight: f64 = self.leftovers.iter().map(|l| l.1).sum();
+        let mut total = weight * (s - t.min(s));
+        for (j, u1, u2) in self.pieces(t, s) {
+            let need = self.max * (j as usize + 1);
+            let (g1, g2) = (
+                below_integrals(self.lambda, need, u1),
+                below_integrals(self.lambda, need, u2),
+            );
+            for &(left, w) in &self.leftovers {
+                // ∫ P(N(u) ≥ need − left) du.
+                total += w * match need.checked_sub(left + 1) {
+                    Some(m) => (u2 - u1) - (g2[m] - g1[m]),
+                    None => u2 - u1,
+                };
+            }
+        }
+        total
+    }
+
     /// Where P(wait > t) has a kink or a jump: the ends of the closed forms' pieces and the
     /// collections' timers (for integrating it exactly in the tests).
     #[cfg(test)]
@@ -265,7 +300,8 @@ impl Survival {
         for c in &self.collections {
             points.extend(&c.timers);
         }
-        for &(s, _, _) in &self.services {
+        let s_max = self.s_max;
+        for &s in (self.services.iter().map(|p| &p.0)).chain([&s_max]) {
             points.push(self.wait - s);
             let mut j = 0.0;
             while j * self.s_max <= span {
@@ -288,7 +324,30 @@ fn below_integral(lambda: f64, m: i64, y: f64) -> f64 {
         return 0.0;
     }
     let mu = lambda * y;
-    (mu * poisson_le(mu, m - 1) + (m + 1) as f64 * (1.0 - poisson_le(mu, m))) / lambda
+    // P(N ≤ m) = P(N ≤ m − 1) + P(N = m), from one sum.
+    let below = poisson_le(mu, m - 1);
+    let at = (-mu + m as f64 * mu.ln() - ln_gamma(m as f64 + 1.0)).exp();
+    (mu * below + (m + 1) as f64 * (1.0 - (below + at).min(1.0))) / lambda
+}
+
+/// ∫₀ʸ P(N(x) ≤ m) dx for m = 0 … upto − 1, from one pass over the Poisson probabilities:
+/// Σᵢ₌₀ᵐ P(N(y) > i)/λ.
+fn below_integrals(lambda: f64, upto: usize, y: f64) -> Vec<f64> {
+    let mu = lambda * y;
+    let mut out = Vec::with_capacity(upto);
+    let (mut cdf, mut sum) = (0.0, 0.0);
+    let mut p = if mu < 500.0 { (-mu).exp() } else { 0.0 };
+    for i in 0..upto {
+        if mu >= 500.0 {
+            p = (-mu + i as f64 * mu.ln() - ln_gamma(i as f64 + 1.0)).exp();
+        } else if i > 0 {
+            p *= mu / i as f64;
+        }
+        cdf += p;
+        sum += (1.0 - cdf.min(1.0)) / lambda;
+        out.push(sum);
+    }
+    out
 }
 
 /// P(Poisson(μ) ≤ m), summed term by term (0 for m < 0).
@@ -429,7 +488,8 @@ mod tests {
                 for t in [0.0, 0.002, 0.005, 0.01, 0.013, 0.02, 0.031, 0.04] {
                     let exact = md1_cdf(rho, d, t);
                     assert!((1.0 - s.at(t) - exact).abs() < 1e-9, "ρ={rho} t={t}");
-                    assert!((w.cdf(t) - exact).abs() < 1e-5, "ρ={rho} t={t}");
+                    let error = (w.cdf(t) - exact).abs();
+                    assert!(error < 1e-4, "ρ={rho} t={t}: {error}");
                 }
             }
         }
@@ -444,7 +504,8 @@ mod tests {
         let s = Survival::new(&b, &solution);
         assert!(s.at(0.004 - 1e-9) > 0.9999);
         assert!(s.at(0.004) < 1e-12);
-        assert!(w.cdf(0.0039) < 1e-4 && w.cdf(0.00401) > 0.9999);
+        // The table puts the atom at `wait` within one of its steps.
+        assert!(w.cdf(0.004 - w.step) < 1e-4 && w.cdf(0.004 + w.step) > 0.9999);
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! * `workers N blocking`: a worker is held for the request's own work plus its synchronous
 //!   calls, whose distribution comes from the callees' lattices (layered: callees first).
 //! * dynamic batching: the embedded Markov chain at batch completions ([`super::batching`]),
-//!   exact in the mean for one instance; the wait's shape is Erlang-2.
+//!   exact in the mean for one instance, and the wait's distribution from the same chain
+//!   ([`super::batch_wait`]).
 //!
 //! Arrival variability is propagated through the network by QNA (see [`super::qna`]).
 //!
