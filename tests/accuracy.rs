@@ -89,8 +89,6 @@ const KNOWN_MISSES: &[(&str, f64, &str, &str, f64)] = &[
     // that its holding times are correlated through `db`, and the error becomes −9.4% (p99
     // −13.3%). Both need a flow-equivalent server for `api` + `db` (docs/models.md §3.6).
     ("blocking", 1.5, "w", "mean", 0.116),
-    // Timed batcher at 45% load: the Erlang-2 wait is too long-tailed when the timer bounds it.
-    ("batching", 1.0, "wt", "p99", 0.179),
     // Retries into a congested queue: a timed-out attempt's retry lands in the same long
     // queue (and the abandoned work keeps the server busy), so attempts are correlated and
     // congestion feeds itself; the predictor takes attempts as independent draws. (At 1.4x

@@ -367,13 +367,13 @@ fn the_microservices_have_the_lower_p99_at_every_load() {
             "at {load}x: monolith p99 {m99:.1}"
         );
         assert!(
-            (19.5..24.5).contains(&s99),
+            (19.0..24.5).contains(&s99),
             "at {load}x: microservices p99 {s99:.1}"
         );
     }
-    // The gap: 6.0 ms at 0.5x, 1.2 ms at 3.5x.
+    // The gap: 6.5 ms at 0.5x, 1.7 ms at 3.5x.
     let gap = |i: usize| figures[i].1[0] - figures[i].1[1];
-    assert!(gap(0) > 5.5 && gap(6) < 1.5, "{} {}", gap(0), gap(6));
+    assert!(gap(0) > 6.0 && gap(6) < 2.0, "{} {}", gap(0), gap(6));
     // The mean is lower too, except at 3.5x: 15.4 ms against the monolith's 15.0 ms. There
     // the ranker's 2 GPUs take 1750 requests/s each (63% of their capacity in full batches),
     // so its batches grow and a request spends 6.9 ms in it (4.3 ms at 1x), and rules is at

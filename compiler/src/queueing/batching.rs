@@ -50,6 +50,21 @@ pub struct Batching {
     pub busy: f64,
     /// From the chain; false for the mean-value stand-in used beyond the chain's size.
     pub exact: bool,
+    /// What the wait's distribution is built from ([`super::batch_wait`]); `None` for the
+    /// mean-value stand-in.
+    pub wait_parts: Option<WaitParts>,
+}
+
+/// The chain's cycles, per cycle (one batch each): what a request arriving in them waits for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitParts {
+    /// Idle periods (each ends with the arrival that starts the timer).
+    pub idle: f64,
+    /// Collections: (requests queued when the timer starts or resumes, time left on the
+    /// timer, weight).
+    pub collections: Vec<(usize, f64, f64)>,
+    /// Batches in service: (size, requests left queued behind it, weight).
+    pub services: Vec<(usize, usize, f64)>,
 }
 
 /// The largest `max` the chain takes: its states grow as max (greedy) or max² (with a timer).
@@ -117,6 +132,7 @@ impl Batcher {
             mean_batch: size as f64,
             busy: (self.arrival_rate * s / size as f64).min(1.0),
             exact: false,
+            wait_parts: None,
         }
     }
 
@@ -206,12 +222,16 @@ impl Batcher {
         let mut area = 0.0;
         let mut time = 0.0;
         let mut batch_mass = vec![0.0; max + 1];
+        let mut collections = Vec::new();
+        let mut services = std::collections::BTreeMap::new();
         for (p, o) in pi.iter().zip(&outcomes) {
             area += p * o.area;
             time += p * o.time;
+            collections.extend((o.timers.iter()).map(|&(n, timer, q)| (n, timer, p * q)));
             for &(b, left, q) in &o.batches {
                 let s = self.service(b);
                 batch_mass[b] += p * q;
+                *services.entry((b, left)).or_insert(0.0) += p * q;
                 area += p * q * (left as f64 * s + lambda * s * s / 2.0);
                 time += p * q * s;
             }
@@ -237,6 +257,14 @@ impl Batcher {
                 mean_batch,
                 busy,
                 exact: true,
+                wait_parts: Some(WaitParts {
+                    idle: pi[0],
+                    collections,
+                    services: (services.into_iter())
+                        .filter(|(_, w)| *w > 0.0)
+                        .map(|((b, left), w)| (b, left, w))
+                        .collect(),
+                }),
             },
             tail,
         )
@@ -247,6 +275,7 @@ impl Batcher {
     fn after_idle(&self) -> Dispatch {
         let mut d = self.collect(1, self.wait_s);
         d.time += 1.0 / self.arrival_rate;
+        d.timers.push((1, self.wait_s, 1.0));
         d
     }
 
@@ -262,6 +291,7 @@ impl Batcher {
             batches: Vec::new(),
             area: 0.0,
             time: 0.0,
+            timers: Vec::new(),
         };
         let mut sizes = vec![0.0; self.max as usize + 1];
         sizes[n] += expired;
@@ -287,6 +317,7 @@ impl Batcher {
             }
             out.area += q * d.area;
             out.time += q * d.time;
+            out.timers.push((n, w - s + m, q));
         }
         let total: f64 = sizes.iter().sum();
         out.batches = sizes
@@ -322,6 +353,7 @@ impl Batcher {
             batches,
             area,
             time,
+            timers: Vec::new(),
         }
     }
 }
@@ -335,6 +367,9 @@ struct Dispatch {
     area: f64,
     /// Expected time before the dispatch.
     time: f64,
+    /// Collections with the timer running: (requests queued, time left on the timer,
+    /// probability, or quadrature weight).
+    timers: Vec<(usize, f64, f64)>,
 }
 
 impl Dispatch {
@@ -343,6 +378,7 @@ impl Dispatch {
             batches: vec![(b, left, 1.0)],
             area: 0.0,
             time: 0.0,
+            timers: Vec::new(),
         }
     }
 }

@@ -114,8 +114,7 @@ impl<'m> Predictor<'m> {
             Wait::Exponential { p, mean } => p * mean,
             Wait::Tabulated(w) => w.mean(),
             Wait::Batch { wait, batches } => {
-                Dist::from_model(&wait).map_or(0.0, |d| d.mean())
-                    + batches.iter().map(|(s, p)| s * p).sum::<f64>()
+                wait.mean() + batches.iter().map(|(s, p)| s * p).sum::<f64>()
             }
             Wait::None | Wait::Unstable => 0.0,
         };
@@ -335,7 +334,7 @@ impl<'m> Predictor<'m> {
                         .map(|(_, p)| p)
                         .sum()
                 });
-                self.discretised(wait, step)
+                wait.discretise(step, POINTS)
                     .convolve(&batch)
                     .convolve(&steps)
             }

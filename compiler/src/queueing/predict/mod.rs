@@ -15,7 +15,8 @@
 //! * `workers N blocking`: a worker is held for the request's own work plus its synchronous
 //!   calls, whose distribution comes from the callees' lattices (layered: callees first).
 //! * dynamic batching: the embedded Markov chain at batch completions ([`super::batching`]),
-//!   exact in the mean for one instance; the wait's shape is Erlang-2.
+//!   exact in the mean for one instance, and the wait's distribution from the same chain
+//!   ([`super::batch_wait`]).
 //!
 //! Arrival variability is propagated through the network by QNA (see [`super::qna`]).
 //!
@@ -151,7 +152,7 @@ enum Wait {
     /// Batching: a wait (a distribution; see `batch_station`), then the batch the request
     /// rides in: (batch time, probability) pairs.
     Batch {
-        wait: crate::model::ServiceTime,
+        wait: Rc<crate::queueing::batch_wait::BatchWait>,
         batches: Vec<(f64, f64)>,
     },
     /// The exact M/G/1 wait, tabulated ([`crate::queueing::mg1`]).

@@ -5,6 +5,7 @@ use super::{grid_step, MAX_OVERFLOW, Options, Overload, POINTS, Predictor, Servi
 use crate::diagnostics::codes;
 use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
 use crate::queueing::GGc;
+use crate::queueing::batch_wait::BatchWait;
 use crate::queueing::batching::Batcher;
 use crate::queueing::lattice::Compact;
 use crate::queueing::mg1::Mg1Wait;
@@ -401,17 +402,9 @@ impl<'m> Predictor<'m> {
                 ),
             );
         }
-        // The chain gives the mean wait exactly; its distribution is taken as gamma with
-        // SCV ½ (Erlang-2), the shape that fits the simulator best among those measured
-        // (docs/models.md §3.7), independent of the batch the request rides in.
-        let wait = if solution.mean_wait > 0.0 {
-            ServiceTime::Gamma {
-                mean_s: solution.mean_wait,
-                cv: std::f64::consts::FRAC_1_SQRT_2,
-            }
-        } else {
-            ServiceTime::Const { value_s: 0.0 }
-        };
+        // The wait's distribution from the same chain (`batch_wait`), independent of the batch
+        // the request rides in (docs/models.md §3.7).
+        let wait = Rc::new(BatchWait::new(&batcher, &solution));
         let batches: Vec<(f64, f64)> = solution
             .request_batch
             .iter()
@@ -422,12 +415,12 @@ impl<'m> Predictor<'m> {
         out.busy = Some(solution.busy);
         out.wait_mean_s = Some(solution.mean_wait);
         out.sojourn_mean_s = Some(solution.mean_sojourn);
-        out.sojourn_p99_s = Dist::from_model(&wait).map(|w| {
+        out.sojourn_p99_s = Some({
             // P(wait + batch ≤ t) = Σ P(batch b)·F_wait(t − s(b)), inverted by bisection.
             let cdf = |t: f64| -> f64 {
                 batches
                     .iter()
-                    .map(|(s, p)| if t >= *s { p * w.cdf(t - s) } else { 0.0 })
+                    .map(|(s, p)| if t >= *s { p * wait.cdf(t - s) } else { 0.0 })
                     .sum()
             };
             let (mut lo, mut hi) = (0.0, solution.mean_sojourn);
