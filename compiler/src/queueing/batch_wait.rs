@@ -378,6 +378,8 @@ fn poisson_le(mu: f64, m: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The exact M/D/1 wait CDF (Erlang 1909): good to 1e-12 up to 4D.
+    use crate::queueing::mg1::tests::md1_cdf;
 
     fn batcher(rate: f64, base_s: f64, per_item_s: f64, max: u32, wait_s: f64) -> Batcher {
         Batcher {
@@ -458,21 +460,6 @@ mod tests {
             // The table smears the atom at `wait` over one of its steps (`wait`/1000 or less).
             assert!((table - mean).abs() < 1e-3 * mean, "{table} vs {mean}");
         }
-    }
-
-    /// The exact M/D/1 wait CDF (Erlang 1909), as in `mg1`'s tests: good to 1e-12 up to 4D.
-    fn md1_cdf(rho: f64, d: f64, t: f64) -> f64 {
-        let lambda = rho / d;
-        let mut sum = 0.0;
-        let mut factorial = 1.0;
-        for k in 0..=(t / d).floor() as i32 {
-            if k > 0 {
-                factorial *= k as f64;
-            }
-            let x = lambda * (k as f64 * d - t);
-            sum += x.powi(k) / factorial * (-x).exp();
-        }
-        (1.0 - rho) * sum
     }
 
     #[test]

@@ -159,13 +159,13 @@ fn renewal(rho: f64, r: &[f64], points: usize) -> Vec<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The exact M/D/1 wait CDF (Erlang 1909; Crommelin 1932): with service D and ρ = λD,
     /// P(W ≤ t) = (1 − ρ)·Σ_{k=0}^{⌊t/D⌋} (λ(kD − t))ᵏ/k! · e^{−λ(kD − t)}. The alternating
     /// sum loses digits for large t/D; up to t = 4D it is good to 1e-12.
-    fn md1_cdf(rho: f64, d: f64, t: f64) -> f64 {
+    pub(crate) fn md1_cdf(rho: f64, d: f64, t: f64) -> f64 {
         let lambda = rho / d;
         let mut sum = 0.0;
         let mut factorial = 1.0;

@@ -1,7 +1,8 @@
 //! Latency: mean-value estimates, and end-to-end distributions on a lattice.
 
 use super::{
-    Latency, MAX_OVERFLOW, POINTS, REUSE_OVERFLOW, Predictor, SloVerdict, Wait, WorkloadPrediction, harmonic,
+    Latency, MAX_OVERFLOW, POINTS, Predictor, REUSE_OVERFLOW, SloVerdict, Wait, WorkloadPrediction,
+    harmonic,
 };
 use crate::model::{Service, ServiceTime, Step, Workload};
 use crate::queueing::lattice::{Compact, Lattice, Shared};

@@ -1,7 +1,9 @@
 //! Stations: one per service shard, by the model that fits it (see the parent module).
 
 use super::latency::discretise_points;
-use super::{grid_step, MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePrediction, Wait};
+use super::{
+    MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePrediction, Wait, grid_step,
+};
 use crate::diagnostics::codes;
 use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
 use crate::queueing::GGc;
