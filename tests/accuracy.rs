@@ -219,48 +219,34 @@ fn table(rows: &[Row]) -> String {
         let verdict = |i: usize| {
             if r.within_goal(i) { "" } else { " **miss**" }
         };
-        if let Some(failed) = r.storm {
-            // No latency predicted: the simulated figures, and the share of calls it failed.
-            let cell = |i: usize| {
-                format!(
-                    "storm (E0803) / {:.3} ± {:.3} ms | simulated: {:.1}% of calls fail{}",
-                    r.simulated[i] * 1e3,
-                    r.ci[i] * 1e3,
-                    failed * 100.0,
-                    verdict(i)
-                )
-            };
-            writeln!(
-                out,
-                "| {} | {}x | {} | {} | {} | {} | {} |",
-                r.design,
-                r.load,
-                r.workload,
-                r.models,
-                cell(0),
-                cell(1),
-                r.goal.label(),
-            )
-            .unwrap();
-            continue;
-        }
+        // A predicted storm has no latency: the simulated figures, and the share of calls the
+        // simulator failed.
+        let cell = |i: usize| match r.storm {
+            Some(failed) => format!(
+                "storm (E0803) / {:.3} ± {:.3} ms | simulated: {:.1}% of calls fail{}",
+                r.simulated[i] * 1e3,
+                r.ci[i] * 1e3,
+                failed * 100.0,
+                verdict(i)
+            ),
+            None => format!(
+                "{:.3} / {:.3} ± {:.3} ms | {:+.1}%{}",
+                r.predicted[i] * 1e3,
+                r.simulated[i] * 1e3,
+                r.ci[i] * 1e3,
+                r.error(i) * 100.0,
+                verdict(i)
+            ),
+        };
         writeln!(
             out,
-            "| {} | {}x | {} | {} | {:.3} / {:.3} ± {:.3} ms | {:+.1}%{} | {:.3} / {:.3} ± {:.3} ms | {:+.1}%{} | {} |",
+            "| {} | {}x | {} | {} | {} | {} | {} |",
             r.design,
             r.load,
             r.workload,
             r.models,
-            r.predicted[0] * 1e3,
-            r.simulated[0] * 1e3,
-            r.ci[0] * 1e3,
-            r.error(0) * 100.0,
-            verdict(0),
-            r.predicted[1] * 1e3,
-            r.simulated[1] * 1e3,
-            r.ci[1] * 1e3,
-            r.error(1) * 100.0,
-            verdict(1),
+            cell(0),
+            cell(1),
             r.goal.label(),
         )
         .unwrap();

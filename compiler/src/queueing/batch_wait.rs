@@ -22,11 +22,10 @@
 //! station as a CDF; its mean is the chain's (both are exact for the model: the unit tests
 //! compare them).
 
-use super::batching::{Batcher, Batching};
+use super::batching::{Batcher, Batching, poisson_terms};
 use super::lattice::Compact;
 use super::service_time::Dist;
 use crate::model::ServiceTime;
-use statrs::function::gamma::ln_gamma;
 
 /// Points of the table.
 const POINTS: usize = 2048;
@@ -324,30 +323,24 @@ fn below_integral(lambda: f64, m: i64, y: f64) -> f64 {
         return 0.0;
     }
     let mu = lambda * y;
-    // P(N ≤ m) = P(N ≤ m − 1) + P(N = m), from one sum.
-    let below = poisson_le(mu, m - 1);
-    let at = (-mu + m as f64 * mu.ln() - ln_gamma(m as f64 + 1.0)).exp();
+    // P(N ≤ m) = P(N ≤ m − 1) + P(N = m), from one pass.
+    let mut terms = poisson_terms(mu);
+    let below = terms.by_ref().take(m as usize).sum::<f64>().min(1.0);
+    let at = terms.next().unwrap_or(0.0);
     (mu * below + (m + 1) as f64 * (1.0 - (below + at).min(1.0))) / lambda
 }
 
 /// ∫₀ʸ P(N(x) ≤ m) dx for m = 0 … upto − 1, from one pass over the Poisson probabilities:
 /// Σᵢ₌₀ᵐ P(N(y) > i)/λ.
 fn below_integrals(lambda: f64, upto: usize, y: f64) -> Vec<f64> {
-    let mu = lambda * y;
-    let mut out = Vec::with_capacity(upto);
     let (mut cdf, mut sum) = (0.0, 0.0);
-    let mut p = if mu < 500.0 { (-mu).exp() } else { 0.0 };
-    for i in 0..upto {
-        if mu >= 500.0 {
-            p = (-mu + i as f64 * mu.ln() - ln_gamma(i as f64 + 1.0)).exp();
-        } else if i > 0 {
-            p *= mu / i as f64;
-        }
-        cdf += p;
-        sum += (1.0 - cdf.min(1.0)) / lambda;
-        out.push(sum);
-    }
-    out
+    (poisson_terms(lambda * y).take(upto))
+        .map(|p| {
+            cdf += p;
+            sum += (1.0 - cdf.min(1.0)) / lambda;
+            sum
+        })
+        .collect()
 }
 
 /// P(Poisson(μ) ≤ m), summed term by term (0 for m < 0).
@@ -358,21 +351,7 @@ fn poisson_le(mu: f64, m: i64) -> f64 {
     if mu <= 0.0 {
         return 1.0;
     }
-    let mut sum = 0.0;
-    if mu < 500.0 {
-        let mut p = (-mu).exp();
-        for k in 0..=m {
-            if k > 0 {
-                p *= mu / k as f64;
-            }
-            sum += p;
-        }
-    } else {
-        for k in 0..=m {
-            sum += (-mu + k as f64 * mu.ln() - ln_gamma(k as f64 + 1.0)).exp();
-        }
-    }
-    sum.min(1.0)
+    poisson_terms(mu).take(m as usize + 1).sum::<f64>().min(1.0)
 }
 
 #[cfg(test)]

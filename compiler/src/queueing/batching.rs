@@ -385,22 +385,27 @@ impl Dispatch {
 
 /// P(Poisson(x) = k) for k < len, the last entry holding the rest of the tail.
 fn poisson_pmf(x: f64, len: usize) -> Vec<f64> {
-    let mut pmf = Vec::with_capacity(len);
-    if x < 500.0 {
-        // The recursion p(k) = p(k − 1)·x/k, while e^{−x} is representable.
-        let mut p = (-x).exp();
-        for k in 0..len {
-            if k > 0 {
-                p *= x / k as f64;
-            }
-            pmf.push(p);
-        }
-    } else {
-        pmf.extend((0..len).map(|k| (-x + k as f64 * x.ln() - ln_gamma(k as f64 + 1.0)).exp()));
-    }
+    let mut pmf: Vec<f64> = poisson_terms(x).take(len).collect();
     let head: f64 = pmf[..len - 1].iter().sum();
     pmf[len - 1] = (1.0 - head).max(0.0);
     pmf
+}
+
+/// P(Poisson(x) = k) for k = 0, 1, …: by the recursion p(k) = p(k − 1)·x/k while e^{−x} is
+/// representable, otherwise each from ln Γ.
+pub(super) fn poisson_terms(x: f64) -> impl Iterator<Item = f64> {
+    let direct = x >= 500.0;
+    let mut p = (-x).exp();
+    (0u32..).map(move |k| {
+        if direct {
+            (-x + k as f64 * x.ln() - ln_gamma(k as f64 + 1.0)).exp()
+        } else {
+            if k > 0 {
+                p *= x / k as f64;
+            }
+            p
+        }
+    })
 }
 
 #[cfg(test)]

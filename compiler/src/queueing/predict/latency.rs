@@ -1,8 +1,8 @@
 //! Latency: mean-value estimates, and end-to-end distributions on a lattice.
 
 use super::{
-    Latency, MAX_OVERFLOW, POINTS, Predictor, REUSE_OVERFLOW, SloVerdict, Wait, WorkloadPrediction,
-    harmonic,
+    Latency, POINTS, Predictor, REUSE_OVERFLOW, SloVerdict, Wait, WorkloadPrediction, harmonic,
+    widening,
 };
 use crate::model::{Service, ServiceTime, Step, Workload};
 use crate::queueing::lattice::{Compact, Lattice, Shared};
@@ -145,27 +145,19 @@ impl<'m> Predictor<'m> {
             let shards = self.find(&w.entry.service).1.shards;
             let mean =
                 (self.mean_endpoint(&w.entry.service, endpoint) * harmonic(shards)).max(1e-6);
-            let mut span = 25.0 * mean;
-            let mut lattice = None;
-            let mut excess = 0.0;
-            for _ in 0..6 {
-                let step = span / POINTS as f64;
-                let entry = self.lattice_rc(&w.entry.service, endpoint, step);
-                excess = self.workload_fork_excess(&w.entry.service, endpoint, &entry);
+            let (l, excess) = widening(25.0 * mean, 6, |span| {
+                let entry = self.lattice_rc(&w.entry.service, endpoint, span / POINTS as f64);
+                let excess = self.workload_fork_excess(&w.entry.service, endpoint, &entry);
                 // An entry on a sharded service visits every shard and waits for the slowest.
                 let l = if shards > 1 {
                     Rc::new(entry.max_of(shards))
                 } else {
                     entry
                 };
-                let done = l.overflow <= MAX_OVERFLOW;
-                lattice = Some(l);
-                if done {
-                    break;
-                }
-                span *= 4.0;
-            }
-            lattice.map(|l| Latency {
+                let overflow = l.overflow;
+                ((l, excess), overflow)
+            });
+            Some(Latency {
                 // Fork-join: correlated shards are faster on average than independent ones.
                 mean_s: l.mean() - excess,
                 p50_s: l.quantile(0.5),

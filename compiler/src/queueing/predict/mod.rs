@@ -224,7 +224,8 @@ fn settle(
             .all(|(k, v)| (attempts.get(k).copied().unwrap_or(1.0) - v).abs() <= 1e-6 * v);
         if settled || round == 20 {
             let storms = if check {
-                p.flag_retry_storms(&next)?
+                // A first round's traffic counts every call once: the storm check's baseline.
+                p.flag_retry_storms(&next, attempts.is_empty())?
             } else {
                 Vec::new()
             };
@@ -244,6 +245,21 @@ fn grid_step(span: f64) -> f64 {
         return step;
     }
     ((4.0 * step.log2()).ceil() / 4.0).exp2()
+}
+
+/// `attempt` on a span, then on spans 4× wider, at most `tries` in all, until the mass it
+/// leaves beyond its grid (the second of its pair) is at most [`MAX_OVERFLOW`]; the last
+/// attempt's result otherwise.
+fn widening<T>(mut span: f64, tries: usize, mut attempt: impl FnMut(f64) -> (T, f64)) -> T {
+    let (mut out, mut overflow) = attempt(span);
+    for _ in 1..tries {
+        if overflow <= MAX_OVERFLOW {
+            break;
+        }
+        span *= 4.0;
+        (out, overflow) = attempt(span);
+    }
+    out
 }
 
 /// Every call that retries on timeout making all its attempts.
@@ -427,17 +443,24 @@ impl<'m> Predictor<'m> {
     /// The callees, stable when every call is made once, that every attempt of its callers'
     /// retrying calls timing out would overload (a congested queue makes calls time out,
     /// whose retries keep it congested: a retry storm), and a W0802 at those it would load
-    /// past [`STORM_RISK`].
+    /// past [`STORM_RISK`]. `once`: this predictor's traffic already counts every call once.
     fn flag_retry_storms(
         &mut self,
         attempts: &super::traffic::Attempts,
+        once: bool,
     ) -> Result<Vec<RetryStorm>, Divergent> {
         if attempts.is_empty() {
             return Ok(Vec::new());
         }
         let storm =
             super::traffic::traffic_with(self.model, self.load, &full_attempts(self.model))?;
-        let single = super::traffic::traffic(self.model, self.load)?;
+        let solved;
+        let single = if once {
+            self.traffic
+        } else {
+            solved = super::traffic::traffic(self.model, self.load)?;
+            &solved
+        };
         let mut storms = Vec::new();
         for (id, ((full, now), one)) in (storm.services.iter())
             .zip(&self.traffic.services)

@@ -3,6 +3,7 @@
 use super::latency::discretise_points;
 use super::{
     MAX_OVERFLOW, Options, Overload, POINTS, Predictor, ServicePrediction, Wait, grid_step,
+    widening,
 };
 use crate::diagnostics::codes;
 use crate::model::{Balance, Endpoint, Model, Service, ServiceKind, ServiceTime};
@@ -254,15 +255,11 @@ impl<'m> Predictor<'m> {
             let (d1, d2) = if estimate > 0.0 {
                 // Widened like a workload's grid until what lies beyond is negligible: a rare,
                 // slow call (`when 1%`) puts mass far past 50 × the mean.
-                let mut span = 50.0 * estimate;
-                let mut calls = self.steps_lattice(&e.steps, grid_step(span));
-                for _ in 0..6 {
-                    if calls.overflow <= MAX_OVERFLOW {
-                        break;
-                    }
-                    span *= 4.0;
-                    calls = self.steps_lattice(&e.steps, grid_step(span));
-                }
+                let calls = widening(50.0 * estimate, 7, |span| {
+                    let calls = self.steps_lattice(&e.steps, grid_step(span));
+                    let overflow = calls.overflow;
+                    (calls, overflow)
+                });
                 let h = calls.step;
                 let last = (calls.points - 1) as f64 * h;
                 let mut m = (calls.overflow * last, calls.overflow * last * last);
