@@ -1225,25 +1225,69 @@ mod retries {
         predict(c.model.as_ref().expect("the design checks"), &options).expect("traffic settles")
     }
 
-    /// Each call times out after 40 ms and is retried once, so `b` receives
-    /// x = 40·(1 + P) requests/s where P = P(sojourn > 40 ms) = e^{−(100 − x)·0.04} at load x
-    /// (the M/M/1 sojourn is exponential with rate μ − x): a fixed point, solved here by
-    /// iterating that closed form (x ≈ 44.3). Every attempt timing out would offer 80 rps,
-    /// ρ = 0.8 < 1: no retry storm.
+    /// Where attempts are taken as independent (here `b` has two callers, so the
+    /// correlated-attempts model does not apply), each call times out after 40 ms and is
+    /// retried once, so `b` receives x = 40·(1 + P) requests/s where P = P(sojourn > 40 ms) =
+    /// e^{−(100 − x)·0.04} at load x (the M/M/1 sojourn is exponential with rate μ − x): a
+    /// fixed point, solved here by iterating that closed form (x ≈ 44.3). Every attempt timing
+    /// out would offer 80 rps, ρ = 0.8 < 1: no retry storm.
     #[test]
     fn timeouts_add_retried_load_at_the_fixed_point() {
-        let p = predict_calls("timeout 40ms retries 1");
+        let text = "system t {
+              workload w { entry a.q  rate 40 rps }
+              service a { replicas 1  workers 8  balance shared
+                endpoint q { time exp(1ms)  call b.q timeout 40ms retries 1 when 50%  call b.q timeout 40ms retries 1 when 50% } }
+              service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
+            }";
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let p = predict(
+            c.model.as_ref().expect("the design checks"),
+            &Options::default(),
+        )
+        .expect("traffic settles");
         let mut x: f64 = 40.0;
         for _ in 0..200 {
             let late = MMc::new(1, x, 100.0).unwrap().sojourn_tail(0.040);
             x = 40.0 * (1.0 + late);
         }
         let got = p.services[1].arrival_rps;
+        assert_eq!(p.services[1].model, "M/M/c exact");
         assert!(got > 40.0 * 1.05, "retries add load: {got}");
         assert!(((got - x) / x).abs() < 5e-3, "{got} vs {x}");
         assert!(p.retry_storms.is_empty());
         assert!(p.services[1].warnings.is_empty(), "{:?}", p.services[1]);
         assert!(p.workloads[0].latency.is_some());
+    }
+
+    /// The same call from one call site: `b` is a queue of its own, and the attempts come
+    /// from the correlated-attempts model (queueing/retry_queue.rs), solved here directly.
+    /// `b` takes 40 × its attempts per call, more than with independent attempts (a retry
+    /// joins the queue its timeout left); the workload's latency is `a`'s exp(1 ms) (its M/M/8
+    /// wait is below 1e-9 ms) + the call's distribution; `b` reports the attempts' wait.
+    #[test]
+    fn a_queue_of_its_own_gets_correlated_attempts() {
+        use kendall::queueing::Dist;
+        use kendall::queueing::retry_queue::RetryQueue;
+        let p = predict_calls("timeout 40ms retries 1");
+        let q = RetryQueue::new(40.0, &[(1.0, Dist::Exp { mean: 0.010 })], 0.040, 1).unwrap();
+        let b = &p.services[1];
+        assert_eq!(b.model, "M/G/1, correlated retries");
+        assert!(((b.arrival_rps - 40.0 * q.attempts) / b.arrival_rps).abs() < 1e-12);
+        assert!(
+            b.arrival_rps > 44.5,
+            "more than independent attempts' 44.3: {}",
+            b.arrival_rps
+        );
+        let wait = b.wait_mean_s.unwrap();
+        assert!(
+            (wait - q.wait_mean).abs() / wait < 1e-9,
+            "{wait} vs {}",
+            q.wait_mean
+        );
+        let mean = p.workloads[0].latency.as_ref().unwrap().mean_s;
+        let want = 0.001 + q.mean();
+        assert!((mean - want).abs() / want < 2e-3, "{mean} vs {want}");
+        assert!(b.warnings.is_empty(), "{:?}", b.warnings);
     }
 
     #[test]
@@ -1311,6 +1355,31 @@ mod retries {
         assert_eq!(code.id, "W0802");
         assert!(message.starts_with("retry storm risk: "), "{message}");
         assert!(message.contains("92 rps, 92% of capacity"), "{message}");
+    }
+
+    /// Every attempt timing out would load `b` to 96% (2 × 48 rps): the correlated-attempts
+    /// model finds no steady state (it reaches past its grid however wide), says so, and the
+    /// figures are those of independent attempts (docs/models.md, Known defect 1).
+    #[test]
+    fn no_steady_state_is_a_warning() {
+        let text = "system t {
+              workload w { entry a.q  rate 48 rps }
+              service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 60ms retries 1 } }
+              service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
+            }";
+        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
+        let p = predict(
+            c.model.as_ref().expect("the design checks"),
+            &Options::default(),
+        )
+        .expect("traffic settles");
+        assert_eq!(p.services[1].model, "M/M/c exact");
+        let [(steady, none), (risk, message)] = p.services[1].warnings.as_slice() else {
+            panic!("two warnings: {:?}", p.services[1].warnings)
+        };
+        assert_eq!((steady.id, risk.id), ("W0802", "W0802"));
+        assert!(none.contains("have no steady state"), "{none}");
+        assert!(message.starts_with("retry storm risk: "), "{message}");
     }
 }
 

@@ -142,7 +142,7 @@ impl Mg1Wait {
 
 /// The lattice solution of W = (1 − ρ)δ₀ + ρ·(R ⊛ W) on `points` points: wᵢ·(1 − ρr₀) =
 /// (1 − ρ)·[i = 0] + ρ·Σ_{j=1}^{i} rⱼwᵢ₋ⱼ. The mass past the grid is left out (1 − Σw).
-fn renewal(rho: f64, r: &[f64], points: usize) -> Vec<f64> {
+pub(super) fn renewal(rho: f64, r: &[f64], points: usize) -> Vec<f64> {
     let scale = 1.0 / (1.0 - rho * r.first().copied().unwrap_or(0.0));
     let mut w = Vec::with_capacity(points);
     w.push((1.0 - rho) * scale);

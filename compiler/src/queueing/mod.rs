@@ -21,6 +21,7 @@ pub mod phmc;
 pub mod predict;
 pub mod qna;
 pub mod report;
+pub mod retry_queue;
 pub mod service_time;
 pub mod timeout;
 pub mod traffic;

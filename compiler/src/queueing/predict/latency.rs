@@ -373,7 +373,10 @@ impl<'m> Predictor<'m> {
                     one = Rc::new(one.max_of(shards));
                 }
                 // Each attempt is cut at the timeout and retried (queueing/timeout.rs).
-                if let Some(timeout) = c.timeout_s {
+                // Into a queue of its own, attempts are correlated (predict/retries.rs).
+                if let Some(q) = c.timeout_s.and_then(|_| self.retry_queue(&c.service)) {
+                    one = Rc::new(q.latency(step, POINTS));
+                } else if let Some(timeout) = c.timeout_s {
                     let attempt = (*one).clone().into_lattice();
                     one = Rc::new(with_timeout(&attempt, timeout, c.retries).compact());
                 }

@@ -37,6 +37,7 @@ use std::rc::Rc;
 
 mod forks;
 mod latency;
+mod retries;
 mod stations;
 
 use stations::qna_stations;
@@ -211,9 +212,10 @@ fn settle(
     check: bool,
 ) -> Result<(Prediction, Vec<RetryStorm>), Divergent> {
     let mut attempts = start;
+    let mut queues = retries::RetryQueues::default();
     for round in 0.. {
         let t = super::traffic::traffic_with(model, load, &attempts)?;
-        let mut p = Predictor::new(model, &t, options, load);
+        let mut p = Predictor::new(model, &t, &attempts, queues, options, load);
         for s in &model.services {
             p.station(&s.name);
         }
@@ -231,6 +233,7 @@ fn settle(
             };
             return Ok((p.finish(), storms));
         }
+        queues = std::mem::take(&mut p.retry_queues);
         attempts = next;
     }
     unreachable!("the loop returns")
@@ -335,12 +338,38 @@ struct Predictor<'m> {
     means: FxHashMap<(&'m str, &'m str), f64>,
     /// Whether an endpoint's synchronous path reaches an overloaded station.
     unstable_paths: FxHashMap<(&'m str, &'m str), bool>,
+    /// The attempts per retrying call this round's traffic counts.
+    attempts: &'m super::traffic::Attempts,
+    /// Services reached only by one call that retries on timeout, with that call.
+    sole_callers: FxHashMap<&'m str, retries::Site<'m>>,
+    /// Queues solved under the correlated-attempts model (predict/retries.rs), in this round
+    /// or the last ones.
+    retry_queues: retries::RetryQueues,
+    /// Per service (by index), this round's verdict: the model applies, with its solution.
+    retry_queues_now: FxHashMap<
+        usize,
+        Result<
+            Rc<crate::queueing::retry_queue::RetryQueue>,
+            crate::queueing::retry_queue::Unsolved,
+        >,
+    >,
 }
 
 impl<'m> Predictor<'m> {
-    fn new(model: &'m Model, t: &'m Traffic, options: &'m Options, load: f64) -> Predictor<'m> {
+    fn new(
+        model: &'m Model,
+        t: &'m Traffic,
+        attempts: &'m super::traffic::Attempts,
+        retry_queues: retries::RetryQueues,
+        options: &'m Options,
+        load: f64,
+    ) -> Predictor<'m> {
         Predictor {
             model,
+            attempts,
+            sole_callers: retries::sole_retrying_callers(model),
+            retry_queues,
+            retry_queues_now: FxHashMap::default(),
             traffic: t,
             options,
             load,
@@ -419,6 +448,10 @@ impl<'m> Predictor<'m> {
                     let (Some(timeout), true) = (c.timeout_s, c.retries > 0) else {
                         continue;
                     };
+                    if let Some(q) = self.retry_queue(&c.service) {
+                        out.insert((s.name.clone(), e.name.clone(), k), q.attempts);
+                        continue;
+                    }
                     let late = if self.touches_unstable(&c.service, &c.endpoint) {
                         1.0
                     } else {

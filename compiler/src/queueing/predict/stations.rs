@@ -15,6 +15,7 @@ use crate::queueing::mg1::Mg1Wait;
 use crate::queueing::mmc::MMc;
 use crate::queueing::phmc::{PhMc, PhaseType};
 use crate::queueing::qna::Station;
+use crate::queueing::retry_queue::Unsolved;
 use crate::queueing::service_time::Dist;
 use crate::queueing::traffic::Traffic;
 use std::rc::Rc;
@@ -219,6 +220,20 @@ impl<'m> Predictor<'m> {
                 },
             },
         };
+        match self.correlated_retries(id, &wait) {
+            Some(Ok(q)) => {
+                out.model = "M/G/1, correlated retries";
+                out.wait_mean_s = Some(q.wait_mean);
+                out.sojourn_mean_s = Some(q.wait_mean + mean);
+                out.sojourn_p99_s = Some(q.sojourn_p99);
+                return wait;
+            }
+            Some(Err(Unsolved::Congested)) => out.warn(
+                codes::OUTSIDE_MODEL_RANGE,
+                "its retried calls' attempts, taken as correlated, have no steady state (each timeout's retry lengthens the queue that caused it): the figures, from attempts taken as independent, can be far too low",
+            ),
+            _ => {}
+        }
         if exact && out.model == "M/M/c exact" && queues == 1 {
             let m = MMc::new(servers, arrivals, 1.0 / mean).expect("stable above");
             out.sojourn_p99_s = Some(m.sojourn_quantile(0.99));
@@ -437,7 +452,7 @@ impl<'m> Predictor<'m> {
 }
 
 /// A station's own time as (rate, time) per endpoint, each endpoint's cache hits first.
-fn own_parts<'s>(p: &Predictor, s: &'s Service) -> Vec<(f64, &'s ServiceTime)> {
+pub(super) fn own_parts<'s>(p: &Predictor, s: &'s Service) -> Vec<(f64, &'s ServiceTime)> {
     let mut parts: Vec<(f64, &ServiceTime)> = Vec::new();
     for (k, e) in s.endpoints.iter().enumerate() {
         let load = p.endpoint_load(s, k);
