@@ -11,6 +11,7 @@
 pub mod batch_wait;
 pub mod batching;
 pub mod batchmax;
+pub mod fes;
 pub mod forkjoin;
 pub mod ggc;
 pub mod jsq;
