@@ -35,6 +35,7 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+mod fes;
 mod forks;
 mod latency;
 mod stations;
@@ -335,11 +336,15 @@ struct Predictor<'m> {
     means: FxHashMap<(&'m str, &'m str), f64>,
     /// Whether an endpoint's synchronous path reaches an overloaded station.
     unstable_paths: FxHashMap<(&'m str, &'m str), bool>,
+    /// Blocking stations solved with their callees as a flow-equivalent server.
+    fes: Vec<fes::Group>,
+    /// Per service (by index), its group in `fes`.
+    fes_of: Vec<Option<usize>>,
 }
 
 impl<'m> Predictor<'m> {
     fn new(model: &'m Model, t: &'m Traffic, options: &'m Options, load: f64) -> Predictor<'m> {
-        Predictor {
+        let mut p = Predictor {
             model,
             traffic: t,
             options,
@@ -379,7 +384,16 @@ impl<'m> Predictor<'m> {
             discretised: FxHashMap::default(),
             means: FxHashMap::default(),
             unstable_paths: FxHashMap::default(),
+            fes: Vec::new(),
+            fes_of: vec![None; model.services.len()],
+        };
+        p.fes = p.fes_groups();
+        for (g, group) in p.fes.iter().enumerate() {
+            for k in group.members() {
+                p.fes_of[k] = Some(g);
+            }
         }
+        p
     }
 
     /// Services and workloads, once every station is built.
