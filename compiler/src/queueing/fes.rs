@@ -264,7 +264,12 @@ mod tests {
             + (callees.iter().zip(&f.callees))
                 .map(|(c, (_, w))| c.visits * (w + c.service))
                 .sum::<f64>();
-        assert!((250.0 * hold - f.busy).abs() < 1e-9, "{} {}", 250.0 * hold, f.busy);
+        assert!(
+            (250.0 * hold - f.busy).abs() < 1e-9,
+            "{} {}",
+            250.0 * hold,
+            f.busy
+        );
     }
 
     /// Past X(c) the caller saturates and the search finds the workers that would carry λ.
@@ -293,7 +298,10 @@ mod tests {
             let exact = chain_mean(rate, workers as usize, own, servers as usize, service, 300);
             let err = fes / exact - 1.0;
             // Pessimistic, by no more than the bound (the chain is solved to about 1e-6).
-            assert!(err > -1e-5 && err < bound, "{rate} {workers}: {fes} vs {exact}");
+            assert!(
+                err > -1e-5 && err < bound,
+                "{rate} {workers}: {fes} vs {exact}"
+            );
         }
     }
 
@@ -348,7 +356,11 @@ mod tests {
                 break;
             }
         }
-        let mean_n: f64 = states.iter().zip(&pi).map(|(&(n, _), p)| n as f64 * p).sum();
+        let mean_n: f64 = states
+            .iter()
+            .zip(&pi)
+            .map(|(&(n, _), p)| n as f64 * p)
+            .sum();
         mean_n / rate
     }
 }

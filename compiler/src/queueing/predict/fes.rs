@@ -67,7 +67,12 @@ impl<'m> Predictor<'m> {
             }
             let callees = members[1..]
                 .iter()
-                .map(|&k| (k, self.traffic.services[k].rate_per_shard / load.rate_per_shard))
+                .map(|&k| {
+                    (
+                        k,
+                        self.traffic.services[k].rate_per_shard / load.rate_per_shard,
+                    )
+                })
                 .collect();
             groups.push(Group {
                 caller: id,
@@ -177,7 +182,11 @@ impl<'m> Predictor<'m> {
                 return;
             }
         };
-        for (&(k, _), (c, &(p, w))) in group.callees.iter().zip(callees.iter().zip(&solution.callees)) {
+        for (&(k, _), (c, &(p, w))) in group
+            .callees
+            .iter()
+            .zip(callees.iter().zip(&solution.callees))
+        {
             let service = &self.model.services[k];
             let mut o = self.blank(service, self.traffic.services[k].rate_per_shard);
             let servers = c.copies * c.servers;
@@ -220,8 +229,7 @@ fn reached_only_from(model: &Model, members: &[usize]) -> bool {
         s.endpoints.iter().all(|e| {
             let mut ok = true;
             crate::model::graph::each_call(&e.steps, &mut |c| {
-                if callees.contains(&c.service.as_str()) && (c.is_async || !members.contains(&i))
-                {
+                if callees.contains(&c.service.as_str()) && (c.is_async || !members.contains(&i)) {
                     ok = false;
                 }
             });
