@@ -1197,12 +1197,19 @@ mod prediction {
             ("parallel { call db.q  call db.q }", "exp(10ms)", ""),
             ("call db.q times 2 parallel", "exp(4ms)", ""),
             ("call db.q", "gamma(mean 10ms, cv 0.5)", ""),
-            ("call db.q", "exp(10ms)", "workload v { entry db.q  rate 10 rps }"),
+            (
+                "call db.q",
+                "exp(10ms)",
+                "workload v { entry db.q  rate 10 rps }",
+            ),
             ("call db.q async", "exp(10ms)", ""),
         ];
         for (call, db_time, extra) in cases {
             let p = predict(&model(&design(call, db_time, extra)), &options(1.0)).unwrap();
-            assert_eq!(p.services[0].model, "G/G/c blocking (layered)", "{call} {db_time} {extra}");
+            assert_eq!(
+                p.services[0].model, "G/G/c blocking (layered)",
+                "{call} {db_time} {extra}"
+            );
             assert_ne!(p.services[1].model, "M/M/c in a closed subnetwork (FES)");
         }
         // Two workers held 15 ms each carry at most 133 rps; 5 workers carry 333 > 300.

@@ -32,7 +32,8 @@ impl Group {
 }
 
 impl<'m> Predictor<'m> {
-    /// The groups the flow-equivalent server applies to: a blocking caller with Poisson
+    /// The groups the flow-equivalent server applies to: a blocking caller (its own mean may be
+    /// 0, which the traffic leaves unset: a `const(0ms)` forwarder) with Poisson
     /// arrivals (QNA SCV 1, no bunches), one pool of workers (`shared`, or one replica), and a
     /// synchronous call tree of plain calls (no `parallel`, fan-out, timeout or retry) into
     /// non-blocking, unsharded, non-batching, internal stations of exponential service with
@@ -51,7 +52,6 @@ impl<'m> Predictor<'m> {
                 && s.endpoints.iter().all(|e| e.batch.is_none())
                 && (s.balance == Balance::Shared || replicas == 1)
                 && load.rate_per_shard > 0.0
-                && load.mean_service_s.is_some()
                 && replicas.saturating_mul(s.workers) <= MAX_WORKERS
                 && (self.arrival_scv.get(id).copied().unwrap_or(1.0) - 1.0).abs() < 1e-9
                 && !self.bunched.contains(s.name.as_str());

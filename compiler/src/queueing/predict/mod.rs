@@ -13,7 +13,9 @@
 //!   c_a² / replicas); `least_request` is join-the-shortest-queue, a Markov chain
 //!   ([`super::jsq`]; beyond its size, one shared queue, an optimistic bound).
 //! * `workers N blocking`: a worker is held for the request's own work plus its synchronous
-//!   calls, whose distribution comes from the callees' lattices (layered: callees first).
+//!   calls. Where the workers and their callees form a product-form closed network, a
+//!   flow-equivalent server ([`super::fes`], `fes.rs`) solves them together; elsewhere the
+//!   holding time's distribution comes from the callees' lattices (layered: callees first).
 //! * dynamic batching: the embedded Markov chain at batch completions ([`super::batching`]),
 //!   exact in the mean for one instance, and the wait's distribution from the same chain
 //!   ([`super::batch_wait`]).
