@@ -82,13 +82,6 @@ const CASES: &[(&str, &[f64], Goal)] = &[
 /// error (prediction − simulation) / simulation. The test fails if the error moves more than
 /// 2 percentage points either way from this figure.
 const KNOWN_MISSES: &[(&str, f64, &str, &str, f64)] = &[
-    // Blocking workers at ρ(db) = 0.75: the excess is at `db` (5.09 ms vs 2.58 ms), solved as
-    // an open M/M/4 queue although `api`'s 8 blocking workers let at most 8 requests into it.
-    // `api`'s wait (2.78 ms vs 2.90 ms) is right only by compensation: with the M/M/c/K bound
-    // at `db` (tried: 2.577 ms, exact) `api`'s G/G/8 wait falls to 1.00 ms, since it ignores
-    // that its holding times are correlated through `db`, and the error becomes −9.4% (p99
-    // −13.3%). Both need a flow-equivalent server for `api` + `db` (docs/models.md §3.6).
-    ("blocking", 1.5, "w", "mean", 0.116),
     // Two retries at 0.8x (96% with every attempt, W0802 "retry storm risk"): the simulator
     // fails 14% of calls in long congested spells; the correlated-attempts model
     // (queueing/retry_queue.rs) finds no steady state (W0802), so the figures are those of

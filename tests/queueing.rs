@@ -1132,6 +1132,106 @@ mod prediction {
         more.replicas.insert(first.clone(), now + 2);
         assert!(p99(&more) <= p99(&base));
     }
+
+    /// Blocking workers whose one callee is an exponential queue reached only from them: the
+    /// flow-equivalent server, whose waits the end-to-end mean adds up. With no own work the
+    /// workers and the callee are one M/M/4 queue, exactly.
+    #[test]
+    fn blocking_workers_are_a_flow_equivalent_server() {
+        use kendall::queueing::fes::{Callee, solve};
+        let design = |own: &str| {
+            format!(
+                "system t {{
+                  workload w {{ entry api.get  rate 300 rps }}
+                  service api {{ replicas 1  workers 8  blocking  balance shared  endpoint get {{ time {own}  call db.q }} }}
+                  service db {{ replicas 1  workers 4  balance shared  endpoint q {{ time exp(10ms) }} }}
+                }}"
+            )
+        };
+        let db = Callee {
+            copies: 1,
+            servers: 4,
+            service: 0.010,
+            visits: 1.0,
+        };
+        for (own, own_s) in [("exp(5ms)", 0.005), ("const(0ms)", 0.0)] {
+            let p = predict(&model(&design(own)), &options(1.0)).unwrap();
+            let (api, dbp) = (&p.services[0], &p.services[1]);
+            assert_eq!(api.model, "blocking flow-equivalent server");
+            assert_eq!(dbp.model, "M/M/c in a closed subnetwork (FES)");
+            let f = solve(300.0, own_s, &[db], 8, 64).unwrap();
+            assert!((api.wait_mean_s.unwrap() - f.mean_wait).abs() < 1e-12);
+            assert!((dbp.wait_mean_s.unwrap() - f.callees[0].1).abs() < 1e-12);
+            assert!((api.utilization.unwrap() - f.busy / 8.0).abs() < 1e-12);
+            assert!((dbp.utilization.unwrap() - 0.75).abs() < 1e-12);
+            assert_eq!(api.sojourn_p99_s, None);
+            let mean = f.mean_wait + own_s + f.callees[0].1 + 0.010;
+            let l = p.workloads[0].latency.as_ref().unwrap();
+            assert!((l.mean_s / mean - 1.0).abs() < 2e-3, "{} {mean}", l.mean_s);
+            if own_s == 0.0 {
+                let mmc = MMc::new(4, 300.0, 100.0).unwrap();
+                assert!((mean - mmc.mean_sojourn()).abs() < 1e-12);
+            } else {
+                // tests/accuracy/blocking.arch at 1.5×, simulated 20.495 ± 0.149 ms.
+                assert!((l.mean_s - 0.020444).abs() < 1e-6, "{}", l.mean_s);
+            }
+        }
+    }
+
+    /// Outside the product-form conditions the layered model stands, and a caller the closed
+    /// network cannot keep up with is unstable, its callee left to the open model.
+    #[test]
+    fn blocking_workers_fall_back_outside_product_form() {
+        let design = |call: &str, db_time: &str, extra: &str| {
+            format!(
+                "system t {{
+                  workload w {{ entry api.get  rate 200 rps }}
+                  {extra}
+                  service api {{ replicas 1  workers 8  blocking  endpoint get {{ time exp(5ms)  {call} }} }}
+                  service db {{ replicas 1  workers 4  endpoint q {{ time {db_time} }} }}
+                }}"
+            )
+        };
+        let cases = [
+            ("call db.q timeout 50ms", "exp(10ms)", ""),
+            ("parallel { call db.q  call db.q }", "exp(10ms)", ""),
+            ("call db.q times 2 parallel", "exp(4ms)", ""),
+            ("call db.q", "gamma(mean 10ms, cv 0.5)", ""),
+            (
+                "call db.q",
+                "exp(10ms)",
+                "workload v { entry db.q  rate 10 rps }",
+            ),
+            ("call db.q async", "exp(10ms)", ""),
+        ];
+        for (call, db_time, extra) in cases {
+            let p = predict(&model(&design(call, db_time, extra)), &options(1.0)).unwrap();
+            assert_eq!(
+                p.services[0].model, "G/G/c blocking (layered)",
+                "{call} {db_time} {extra}"
+            );
+            assert_ne!(p.services[1].model, "M/M/c in a closed subnetwork (FES)");
+        }
+        // Two workers held 15 ms each carry at most 133 rps; 5 workers carry 333 > 300.
+        let p = predict(
+            &model(
+                "system t {
+                  workload w { entry api.get  rate 300 rps }
+                  service api { replicas 1  workers 2  blocking  endpoint get { time exp(5ms)  call db.q } }
+                  service db { replicas 1  workers 8  endpoint q { time exp(10ms) } }
+                }",
+            ),
+            &options(1.0),
+        )
+        .unwrap();
+        let api = &p.services[0];
+        assert_eq!(api.model, "unstable");
+        let overload = api.unstable.unwrap();
+        assert_eq!(overload.replicas_needed, 3);
+        assert!((overload.utilization - 300.0 * 0.015 / 2.0).abs() < 1e-9);
+        assert_eq!(p.services[1].model, "M/M/c exact");
+        assert!(p.workloads[0].latency.is_none());
+    }
 }
 
 mod arrival_variability {

@@ -13,7 +13,9 @@
 //!   c_a² / replicas); `least_request` is join-the-shortest-queue, a Markov chain
 //!   ([`super::jsq`]; beyond its size, one shared queue, an optimistic bound).
 //! * `workers N blocking`: a worker is held for the request's own work plus its synchronous
-//!   calls, whose distribution comes from the callees' lattices (layered: callees first).
+//!   calls. Where the workers and their callees form a product-form closed network, a
+//!   flow-equivalent server ([`super::fes`], `fes.rs`) solves them together; elsewhere the
+//!   holding time's distribution comes from the callees' lattices (layered: callees first).
 //! * dynamic batching: the embedded Markov chain at batch completions ([`super::batching`]),
 //!   exact in the mean for one instance, and the wait's distribution from the same chain
 //!   ([`super::batch_wait`]).
@@ -35,6 +37,7 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+mod fes;
 mod forks;
 mod latency;
 mod retries;
@@ -353,6 +356,10 @@ struct Predictor<'m> {
             crate::queueing::retry_queue::Unsolved,
         >,
     >,
+    /// Blocking stations solved with their callees as a flow-equivalent server.
+    fes: Vec<fes::Group>,
+    /// Per service (by index), its group in `fes`.
+    fes_of: Vec<Option<usize>>,
 }
 
 impl<'m> Predictor<'m> {
@@ -364,7 +371,7 @@ impl<'m> Predictor<'m> {
         options: &'m Options,
         load: f64,
     ) -> Predictor<'m> {
-        Predictor {
+        let mut p = Predictor {
             model,
             attempts,
             sole_callers: retries::sole_retrying_callers(model),
@@ -408,7 +415,16 @@ impl<'m> Predictor<'m> {
             discretised: FxHashMap::default(),
             means: FxHashMap::default(),
             unstable_paths: FxHashMap::default(),
+            fes: Vec::new(),
+            fes_of: vec![None; model.services.len()],
+        };
+        p.fes = p.fes_groups();
+        for (g, group) in p.fes.iter().enumerate() {
+            for k in group.members() {
+                p.fes_of[k] = Some(g);
+            }
         }
+        p
     }
 
     /// Services and workloads, once every station is built.

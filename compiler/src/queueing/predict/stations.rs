@@ -24,25 +24,19 @@ impl<'m> Predictor<'m> {
     /// Builds (once) the station of service `name`.
     pub(super) fn station(&mut self, name: &'m str) -> Wait {
         let (id, s) = self.find(name);
+        // A flow-equivalent group is solved as a whole, whichever member is asked for first,
+        // before anything reads one of its stations (a caller left saturated leaves its
+        // callees to the open model below).
+        if let Some(g) = self.fes_of[id] {
+            if !self.fes_solved(g) {
+                self.solve_fes(g);
+            }
+        }
         if let Some((w, _)) = &self.stations[id] {
             return w.clone();
         }
-        let load = &self.traffic.services[id];
-        let rate = load.rate_per_shard;
-        let mut out = ServicePrediction {
-            name: s.name.clone(),
-            arrival_rps: rate,
-            replicas: self.replicas(s),
-            servers: None,
-            utilization: None,
-            busy: None,
-            wait_mean_s: None,
-            sojourn_mean_s: None,
-            sojourn_p99_s: None,
-            model: "",
-            unstable: None,
-            warnings: Vec::new(),
-        };
+        let rate = self.traffic.services[id].rate_per_shard;
+        let mut out = self.blank(s, rate);
         let wait = if s.kind == ServiceKind::External {
             out.model = "delay";
             Wait::None
@@ -55,6 +49,30 @@ impl<'m> Predictor<'m> {
         } else {
             self.queue_station(s, rate, &mut out)
         };
+        self.store(id, wait.clone(), out);
+        wait
+    }
+
+    /// A station's prediction before its model fills it in.
+    pub(super) fn blank(&self, s: &Service, rate: f64) -> ServicePrediction {
+        ServicePrediction {
+            name: s.name.clone(),
+            arrival_rps: rate,
+            replicas: self.replicas(s),
+            servers: None,
+            utilization: None,
+            busy: None,
+            wait_mean_s: None,
+            sojourn_mean_s: None,
+            sojourn_p99_s: None,
+            model: "",
+            unstable: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Stores a built station, with the warning every model shares.
+    pub(super) fn store(&mut self, id: usize, wait: Wait, mut out: ServicePrediction) {
         if let Some(u) = out.utilization {
             if u > 0.9 && out.unstable.is_none() {
                 out.warn(
@@ -66,8 +84,7 @@ impl<'m> Predictor<'m> {
                 );
             }
         }
-        self.stations[id] = Some((wait.clone(), out));
-        wait
+        self.stations[id] = Some((wait, out));
     }
 
     pub(super) fn queue_station(
