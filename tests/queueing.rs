@@ -1310,19 +1310,23 @@ mod retries {
     /// 40 requests/s into `a`, whose every request calls the M/M/1 station `b` (μ = 100/s)
     /// with the given call modifiers.
     fn predict_calls(modifiers: &str) -> Prediction {
-        let text = format!(
+        predict_design(&format!(
             "system t {{
               workload w {{ entry a.q  rate 40 rps }}
               service a {{ replicas 1  workers 8  balance shared  endpoint q {{ time exp(1ms)  call b.q {modifiers} }} }}
               service b {{ replicas 1  workers 1  balance shared  endpoint q {{ time exp(10ms) }} }}
             }}"
-        );
+        ))
+    }
+
+    /// The prediction of a design at load 1.
+    fn predict_design(text: &str) -> Prediction {
         let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
-        let options = Options {
-            load: 1.0,
-            ..Default::default()
-        };
-        predict(c.model.as_ref().expect("the design checks"), &options).expect("traffic settles")
+        predict(
+            c.model.as_ref().expect("the design checks"),
+            &Options::default(),
+        )
+        .expect("traffic settles")
     }
 
     /// Where attempts are taken as independent (here `b` has two callers, so the
@@ -1339,12 +1343,7 @@ mod retries {
                 endpoint q { time exp(1ms)  call b.q timeout 40ms retries 1 when 50%  call b.q timeout 40ms retries 1 when 50% } }
               service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
             }";
-        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
-        let p = predict(
-            c.model.as_ref().expect("the design checks"),
-            &Options::default(),
-        )
-        .expect("traffic settles");
+        let p = predict_design(text);
         let mut x: f64 = 40.0;
         for _ in 0..200 {
             let late = MMc::new(1, x, 100.0).unwrap().sojourn_tail(0.040);
@@ -1437,16 +1436,7 @@ mod retries {
               service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 60ms retries 1 } }
               service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
             }";
-        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
-        let model = c.model.expect("the design checks");
-        let p = predict(
-            &model,
-            &Options {
-                load: 1.0,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let p = predict_design(text);
         assert!(p.retry_storms.is_empty());
         assert!(p.services[1].unstable.is_none());
         let [(code, message)] = p.services[1].warnings.as_slice() else {
@@ -1467,12 +1457,7 @@ mod retries {
               service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 60ms retries 1 } }
               service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
             }";
-        let c = kendall::compile("t.arch", text.as_bytes(), &MemoryLoader::new());
-        let p = predict(
-            c.model.as_ref().expect("the design checks"),
-            &Options::default(),
-        )
-        .expect("traffic settles");
+        let p = predict_design(text);
         assert_eq!(p.services[1].model, "M/M/c exact");
         let [(steady, none), (risk, message)] = p.services[1].warnings.as_slice() else {
             panic!("two warnings: {:?}", p.services[1].warnings)
