@@ -1310,9 +1310,14 @@ mod retries {
     /// 40 requests/s into `a`, whose every request calls the M/M/1 station `b` (μ = 100/s)
     /// with the given call modifiers.
     fn predict_calls(modifiers: &str) -> Prediction {
+        predict_calls_at(40.0, modifiers)
+    }
+
+    /// The same at `rate` requests/s.
+    fn predict_calls_at(rate: f64, modifiers: &str) -> Prediction {
         predict_design(&format!(
             "system t {{
-              workload w {{ entry a.q  rate 40 rps }}
+              workload w {{ entry a.q  rate {rate} rps }}
               service a {{ replicas 1  workers 8  balance shared  endpoint q {{ time exp(1ms)  call b.q {modifiers} }} }}
               service b {{ replicas 1  workers 1  balance shared  endpoint q {{ time exp(10ms) }} }}
             }}"
@@ -1431,12 +1436,7 @@ mod retries {
     /// spells drain slowly, which W0802 says; no storm.
     #[test]
     fn a_heavily_loaded_full_attempt_state_is_a_warning() {
-        let text = "system t {
-              workload w { entry a.q  rate 46 rps }
-              service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 60ms retries 1 } }
-              service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
-            }";
-        let p = predict_design(text);
+        let p = predict_calls_at(46.0, "timeout 60ms retries 1");
         assert!(p.retry_storms.is_empty());
         assert!(p.services[1].unstable.is_none());
         let [(code, message)] = p.services[1].warnings.as_slice() else {
@@ -1452,12 +1452,7 @@ mod retries {
     /// figures are those of independent attempts (docs/models.md, Known defect 1).
     #[test]
     fn no_steady_state_is_a_warning() {
-        let text = "system t {
-              workload w { entry a.q  rate 48 rps }
-              service a { replicas 1  workers 8  balance shared  endpoint q { time exp(1ms)  call b.q timeout 60ms retries 1 } }
-              service b { replicas 1  workers 1  balance shared  endpoint q { time exp(10ms) } }
-            }";
-        let p = predict_design(text);
+        let p = predict_calls_at(48.0, "timeout 60ms retries 1");
         assert_eq!(p.services[1].model, "M/M/c exact");
         let [(steady, none), (risk, message)] = p.services[1].warnings.as_slice() else {
             panic!("two warnings: {:?}", p.services[1].warnings)

@@ -82,6 +82,12 @@ pub enum Unsolved {
     Congested,
 }
 
+/// The service time: its parts (weights summing to 1) and its mean.
+struct Service {
+    parts: Vec<(f64, Dist)>,
+    mean: f64,
+}
+
 /// Why a grid's fixed point stopped short.
 enum Stop {
     Unsolved(Unsolved),
@@ -122,18 +128,24 @@ impl RetryQueue {
         if !(total > 0.0 && rate > 0.0 && timeout_s > 0.0 && retries > 0) {
             return Err(Unsolved::Outside);
         }
-        let mean_service: f64 = parts.iter().map(|(w, d)| w * d.mean()).sum::<f64>() / total;
-        let rho = rate * mean_service;
-        if !(mean_service > 0.0 && (retries + 1) as f64 * rho < 1.0) {
+        let parts: Vec<(f64, Dist)> = (parts.iter())
+            .map(|(w, d)| (w / total, d.clone()))
+            .collect();
+        let service = Service {
+            mean: parts.iter().map(|(w, d)| w * d.mean()).sum(),
+            parts,
+        };
+        let rho = rate * service.mean;
+        if !(service.mean > 0.0 && (retries + 1) as f64 * rho < 1.0) {
             return Err(Unsolved::Outside);
         }
-        let k = MIN_CELLS.max((CELLS_PER_SERVICE * timeout_s / mean_service).ceil() as usize);
+        let k = MIN_CELLS.max((CELLS_PER_SERVICE * timeout_s / service.mean).ceil() as usize);
         if k > POINTS / 4 {
             return Err(Unsolved::Outside);
         }
         let h = timeout_s / k as f64;
         for n in [POINTS, 2 * POINTS, 4 * POINTS] {
-            match Grid::new(n, h, k, parts, rate, timeout_s, retries)?.solve() {
+            match Grid::new(n, h, k, &service, rate, timeout_s, retries)?.solve() {
                 Err(Stop::PastGrid) => continue,
                 Err(Stop::Unsolved(why)) => return Err(why),
                 Ok(q) => return Ok(q),
@@ -184,28 +196,29 @@ impl Grid {
         n: usize,
         h: f64,
         k: usize,
-        parts: &[(f64, Dist)],
+        times: &Service,
         rate: f64,
         timeout_s: f64,
         retries: u32,
     ) -> Result<Grid, Unsolved> {
-        let total: f64 = parts.iter().map(|(w, _)| w).sum();
-        let mean_service: f64 = parts.iter().map(|(w, d)| w * d.mean()).sum::<f64>() / total;
+        let mean_service = times.mean;
         let rho = rate * mean_service;
         let mut service = vec![0.0; n];
-        for (w, d) in parts {
+        for (w, d) in &times.parts {
             let c = d.discretise(h, n);
             for (s, p) in service.iter_mut().zip(&c.body) {
-                *s += w / total * p;
+                *s += w * p;
             }
-            service[n - 1] += w / total * c.overflow;
+            service[n - 1] += w * c.overflow;
         }
         fold_light_tail(&mut service);
         let arrivals = compound_poisson(rate * timeout_s, &service, n).ok_or(Unsolved::Outside)?;
         // The residual service, E[min(S, x)]/E[S], and H = renewal(ρ₀r)/(1 − ρ₀).
         let residual = Compact::from_cdf(h, n, |x| {
-            let limited: f64 = parts.iter().map(|(w, d)| w * d.limited_mean(x)).sum();
-            (limited / (total * mean_service)).min(1.0)
+            let limited: f64 = (times.parts.iter())
+                .map(|(w, d)| w * d.limited_mean(x))
+                .sum();
+            (limited / mean_service).min(1.0)
         });
         let renewals = (renewal(rho, &residual.body, n).into_iter())
             .map(|x| x / (1.0 - rho))

@@ -2,8 +2,9 @@
 //! ([`crate::queueing::fes`], docs/models.md §3.6) where the closed subnetwork is product form;
 //! everywhere else the layered G/G/c model stands.
 
+use super::stations::exponential_service;
 use super::{Overload, Predictor, Wait};
-use crate::model::{Balance, Model, ServiceKind, ServiceTime, Step};
+use crate::model::{Balance, Model, ServiceKind, Step};
 use crate::queueing::fes::{Callee, solve};
 
 /// Label of a blocking station solved as a flow-equivalent server.
@@ -120,11 +121,8 @@ impl<'m> Predictor<'m> {
         let s = &self.model.services[k];
         let load = &self.traffic.services[k];
         let replicas = self.replicas(s).unwrap_or(1);
-        let exponential = s.endpoints.iter().all(|e| {
-            matches!(e.time, ServiceTime::Exp { .. })
-                && e.batch.is_none()
-                && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
-        }) && load.service_scv.is_some_and(|v| (v - 1.0).abs() < 1e-9);
+        let exponential = s.endpoints.iter().all(|e| e.batch.is_none())
+            && load.service_scv.is_some_and(|v| exponential_service(s, v));
         let split = matches!(s.balance, Balance::Shared | Balance::Random) || replicas == 1;
         let (Some(mean), true) = (load.mean_service_s, load.rate_per_shard > 0.0) else {
             return false;
@@ -195,10 +193,7 @@ impl<'m> Predictor<'m> {
             o.wait_mean_s = Some(w);
             o.sojourn_mean_s = Some(w + c.service);
             o.model = CALLEE;
-            let wait = Wait::Exponential {
-                p,
-                mean: if p > 0.0 { w / p } else { 0.0 },
-            };
+            let wait = Wait::exponential(p, w);
             o.sojourn_p99_s = self.station_p99(service, &wait, w + c.service);
             self.store(k, wait, o);
         }

@@ -367,19 +367,24 @@ impl<'m> Predictor<'m> {
         match s {
             Step::Call(c) if c.is_async => Rc::new(Compact::zero(step, POINTS)),
             Step::Call(c) => {
-                let shards = self.find(&c.service).1.shards;
-                let mut one = self.lattice_rc(&c.service, &c.endpoint, step);
-                if shards > 1 {
-                    one = Rc::new(one.max_of(shards));
-                }
-                // Each attempt is cut at the timeout and retried (queueing/timeout.rs).
-                // Into a queue of its own, attempts are correlated (predict/retries.rs).
-                if let Some(q) = c.timeout_s.and_then(|_| self.retry_queue(&c.service)) {
-                    one = Rc::new(q.latency(step, POINTS));
-                } else if let Some(timeout) = c.timeout_s {
-                    let attempt = (*one).clone().into_lattice();
-                    one = Rc::new(with_timeout(&attempt, timeout, c.retries).compact());
-                }
+                // Into a queue of its own, attempts are correlated (predict/retries.rs): the
+                // call's whole distribution comes from there. Elsewhere each attempt is cut at
+                // the timeout and retried (queueing/timeout.rs).
+                let correlated = c.timeout_s.and_then(|_| self.retry_queue(&c.service));
+                let one = if let Some(q) = correlated {
+                    Rc::new(q.latency(step, POINTS))
+                } else {
+                    let shards = self.find(&c.service).1.shards;
+                    let mut one = self.lattice_rc(&c.service, &c.endpoint, step);
+                    if shards > 1 {
+                        one = Rc::new(one.max_of(shards));
+                    }
+                    if let Some(timeout) = c.timeout_s {
+                        let attempt = (*one).clone().into_lattice();
+                        one = Rc::new(with_timeout(&attempt, timeout, c.retries).compact());
+                    }
+                    one
+                };
                 let all = if c.fanout {
                     Rc::new(one.max_of(c.times))
                 } else {

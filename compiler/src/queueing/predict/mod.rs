@@ -164,6 +164,17 @@ enum Wait {
     Unstable,
 }
 
+impl Wait {
+    /// A wait that is positive with probability `p`, of mean `mean` over everyone (so
+    /// exponential with mean `mean / p` when positive).
+    fn exponential(p: f64, mean: f64) -> Wait {
+        Wait::Exponential {
+            p,
+            mean: if p > 0.0 { mean / p } else { 0.0 },
+        }
+    }
+}
+
 /// The grid's points; the spacing adapts per workload.
 const POINTS: usize = 4096;
 /// Mass beyond the grid above which the grid is widened.

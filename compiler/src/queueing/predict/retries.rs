@@ -1,7 +1,7 @@
 //! Calls that retry on timeout into a queue of their own: the correlated-attempts model
 //! ([`crate::queueing::retry_queue`]) where it applies, in place of independent attempts.
 
-use super::stations::own_parts;
+use super::stations::own_dists;
 use super::{Predictor, Wait};
 use crate::model::graph::each_call;
 use crate::model::{Call, Model, ServiceKind};
@@ -95,9 +95,7 @@ impl<'m> Predictor<'m> {
         if !(single_server && plain_call && leaf && poisson) {
             return None;
         }
-        let parts: Vec<(f64, Dist)> = (own_parts(self, s).into_iter())
-            .filter_map(|(w, t)| Dist::from_model(t).map(|d| (w, d)))
-            .collect();
+        let parts = own_dists(self, s);
         if late_bound(wait, &parts, timeout) < RARE_TIMEOUTS {
             return None;
         }

@@ -126,11 +126,7 @@ impl<'m> Predictor<'m> {
         out.servers = Some(replicas * s.workers);
         // Exponential service: every endpoint `exp(…)` with one mean (a mixture of different
         // means is hyperexponential) and no cache hits.
-        let exponential = s.endpoints.iter().all(|e| {
-            matches!(e.time, ServiceTime::Exp { .. })
-                && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
-        }) && (scv - 1.0).abs() < 1e-9
-            && !s.workers_blocking;
+        let exponential = exponential_service(s, scv) && !s.workers_blocking;
         // Poisson into the service, for certain: every workload Poisson, no repeated calls
         // (`times N` and fan-outs arrive in bunches) and the upstream SCV untouched by QNA.
         // Arrival variability is only approximated by QNA, so one bursty workload anywhere
@@ -206,9 +202,7 @@ impl<'m> Predictor<'m> {
             && (queues == 1 || s.balance == Balance::Random)
         {
             // One server, Poisson arrivals: the wait's distribution is known exactly.
-            let parts: Vec<(f64, Dist)> = (own_parts(self, s).into_iter())
-                .filter_map(|(w, t)| Dist::from_model(t).map(|d| (w, d)))
-                .collect();
+            let parts = own_dists(self, s);
             if let Some(w) = Mg1Wait::new(arrivals, &parts) {
                 out.model = "M/G/1 exact";
                 (p_wait, mean_wait) = (w.p_wait(), w.mean());
@@ -228,14 +222,7 @@ impl<'m> Predictor<'m> {
         out.sojourn_mean_s = Some(mean_wait + mean);
         let wait = match tabulated {
             Some(w) => Wait::Tabulated(w),
-            None => Wait::Exponential {
-                p: p_wait,
-                mean: if p_wait > 0.0 {
-                    mean_wait / p_wait
-                } else {
-                    0.0
-                },
-            },
+            None => Wait::exponential(p_wait, mean_wait),
         };
         match self.correlated_retries(id, &wait) {
             Some(Ok(q)) => {
@@ -468,8 +455,24 @@ impl<'m> Predictor<'m> {
     }
 }
 
+/// Whether every endpoint of `s` is `exp(…)` with no cache hits and the mixture's SCV is 1
+/// (one mean: a mixture of different means is hyperexponential).
+pub(super) fn exponential_service(s: &Service, scv: f64) -> bool {
+    s.endpoints.iter().all(|e| {
+        matches!(e.time, ServiceTime::Exp { .. })
+            && e.cache.as_ref().is_none_or(|c| c.hit_ratio == 0.0)
+    }) && (scv - 1.0).abs() < 1e-9
+}
+
+/// [`own_parts`] as distributions (batch times, which have none, left out).
+pub(super) fn own_dists(p: &Predictor, s: &Service) -> Vec<(f64, Dist)> {
+    (own_parts(p, s).into_iter())
+        .filter_map(|(w, t)| Dist::from_model(t).map(|d| (w, d)))
+        .collect()
+}
+
 /// A station's own time as (rate, time) per endpoint, each endpoint's cache hits first.
-pub(super) fn own_parts<'s>(p: &Predictor, s: &'s Service) -> Vec<(f64, &'s ServiceTime)> {
+fn own_parts<'s>(p: &Predictor, s: &'s Service) -> Vec<(f64, &'s ServiceTime)> {
     let mut parts: Vec<(f64, &ServiceTime)> = Vec::new();
     for (k, e) in s.endpoints.iter().enumerate() {
         let load = p.endpoint_load(s, k);
